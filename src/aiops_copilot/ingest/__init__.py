@@ -1,0 +1,2 @@
+"""Ingestion: turning sources (files, folders, globs, stdin, compressed and rotated sets) into
+normalised :class:`~aiops_copilot.models.LogRecord` streams."""

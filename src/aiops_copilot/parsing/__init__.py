@@ -1,0 +1,1 @@
+"""Masking and template mining: millions of lines become hundreds of events."""
