@@ -5,7 +5,9 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-HEADER = "# Benchmarks\n\nEvery figure here is written by a script in `bench/`; re-run it to refresh.\n"
+HEADER = (
+    "# Benchmarks\n\nEvery figure here is written by a script in `bench/`; re-run it to refresh.\n"
+)
 
 
 def update_section(path: Path, name: str, body: str) -> None:

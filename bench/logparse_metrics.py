@@ -67,9 +67,7 @@ def score(
                 correct_templates += 1
     n = len(truth_templates)
     pa_hits = sum(
-        1
-        for t, p in zip(truth_templates, predicted_templates, strict=True)
-        if _norm(t) == _norm(p)
+        1 for t, p in zip(truth_templates, predicted_templates, strict=True) if _norm(t) == _norm(p)
     )
     return ParseScores(
         ga=correct_lines / n if n else 0.0,

@@ -99,8 +99,13 @@ def parse_level(word: str | int | None) -> Level:
         if 0 <= word < len(SYSLOG_SEVERITIES):
             return SYSLOG_SEVERITIES[word]
         # bunyan/pino, the usual numeric levels in JSON logs: 10 trace ... 60 fatal.
-        for floor, level in ((60, Level.CRITICAL), (50, Level.ERROR), (40, Level.WARNING),
-                             (30, Level.INFO), (20, Level.DEBUG)):
+        for floor, level in (
+            (60, Level.CRITICAL),
+            (50, Level.ERROR),
+            (40, Level.WARNING),
+            (30, Level.INFO),
+            (20, Level.DEBUG),
+        ):
             if word >= floor:
                 return level
         return Level.TRACE

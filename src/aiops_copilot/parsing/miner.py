@@ -392,7 +392,9 @@ class TemplateMiner:
                 family.children[new_key] = child
                 continue
             survivor.count += child.count
-            if child.first_seen and (not survivor.first_seen or child.first_seen < survivor.first_seen):
+            if child.first_seen and (
+                not survivor.first_seen or child.first_seen < survivor.first_seen
+            ):
                 survivor.first_seen = child.first_seen
             if child.last_seen and (not survivor.last_seen or child.last_seen > survivor.last_seen):
                 survivor.last_seen = child.last_seen
@@ -443,21 +445,31 @@ class TemplateMiner:
             "version": STATE_VERSION,
             "config": {
                 "similarity": self.config.similarity,
+                "max_constant_values": self.config.max_constant_values,
                 "max_clusters": self.config.max_clusters,
             },
             "lines_seen": self.lines_seen,
             "next_cid": self._next_cid,
-            "clusters": [
+            "families": [
                 {
-                    "cid": c.cid,
-                    "template_id": c.template_id,
-                    "tokens": c.tokens,
-                    "count": c.count,
-                    "first_seen": c.first_seen.isoformat() if c.first_seen else None,
-                    "last_seen": c.last_seen.isoformat() if c.last_seen else None,
-                    "example": c.example,
+                    "tokens": family.tokens,
+                    "pending": family.pending,
+                    "values": {str(p): sorted(v) for p, v in family.values.items()},
+                    "pinned": sorted(family.pinned),
+                    "clusters": [
+                        {
+                            "cid": c.cid,
+                            "template_id": c.template_id,
+                            "key": list(c.key),
+                            "count": c.count,
+                            "first_seen": c.first_seen.isoformat() if c.first_seen else None,
+                            "last_seen": c.last_seen.isoformat() if c.last_seen else None,
+                            "example": c.example,
+                        }
+                        for c in sorted(family.children.values(), key=lambda c: c.cid)
+                    ],
                 }
-                for c in self._clusters.values()
+                for family in self._families.values()
             ],
         }
 
@@ -467,42 +479,63 @@ class TemplateMiner:
         tmp.replace(path)
 
     @classmethod
-    def from_dict(cls, state: Mapping[str, Any], config: MinerConfig | None = None) -> TemplateMiner:
-        if state.get("version") != STATE_VERSION:
-            raise ValueError(f"unsupported miner state version {state.get('version')!r}")
+    def from_dict(
+        cls, state: Mapping[str, Any], config: MinerConfig | None = None
+    ) -> TemplateMiner:
+        """Rebuild a miner from :meth:`to_dict` output; raises ValueError on a foreign file."""
+        if not isinstance(state, Mapping) or state.get("version") != STATE_VERSION:
+            raise ValueError("not a miner state file of this version")
         miner = cls(config)
-        for item in state["clusters"]:
-            tokens = [str(t) for t in item["tokens"]]
-            cluster = Cluster(
-                cid=int(item["cid"]),
-                tokens=tokens,
-                count=int(item["count"]),
-                first_seen=_parse_dt(item.get("first_seen")),
-                last_seen=_parse_dt(item.get("last_seen")),
-                example=str(item.get("example", "")),
+        try:
+            clusters: list[Cluster] = []
+            for item in state["families"]:
+                family = miner._new_family([str(t) for t in item["tokens"]])
+                family.pending = [int(p) for p in item["pending"]]
+                family.values = {int(p): {str(v) for v in vs} for p, vs in item["values"].items()}
+                family.pinned = {int(p) for p in item.get("pinned", [])}
+                for entry in item["clusters"]:
+                    cluster = Cluster(
+                        cid=int(entry["cid"]),
+                        family=family,
+                        key=tuple(str(k) for k in entry["key"]),
+                        count=int(entry["count"]),
+                        first_seen=_parse_dt(entry.get("first_seen")),
+                        last_seen=_parse_dt(entry.get("last_seen")),
+                        example=str(entry.get("example", "")),
+                    )
+                    if len(cluster.key) != len(family.pending):
+                        raise ValueError("cluster key does not fit its family")
+                    family.children[cluster.key] = cluster
+                    clusters.append(cluster)
+            for cluster in sorted(clusters, key=lambda c: c.cid):
+                miner._clusters[cluster.cid] = cluster
+            miner._next_cid = max(
+                int(state.get("next_cid", 1)), max(miner._clusters, default=0) + 1
             )
-            miner._clusters[cluster.cid] = cluster
-            miner._index.setdefault(miner._route(tokens), []).append(cluster)
-        miner._next_cid = max(int(state.get("next_cid", 1)), max(miner._clusters, default=0) + 1)
-        miner.lines_seen = int(state.get("lines_seen", 0))
+            miner.lines_seen = int(state.get("lines_seen", 0))
+        except (KeyError, TypeError, AttributeError) as exc:
+            raise ValueError(f"miner state file is damaged ({exc!r})") from None
         return miner
 
     @classmethod
     def load(cls, path: Path, config: MinerConfig | None = None) -> TemplateMiner:
         try:
             state = json.loads(path.read_text(encoding="utf-8"))
-        except json.JSONDecodeError as exc:
-            raise ValueError(f"{path}: not a miner state file ({exc.msg})") from None
-        if not isinstance(state, dict):
-            raise ValueError(f"{path}: not a miner state file")
-        return cls.from_dict(state, config)
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise ValueError(f"{path}: not a miner state file ({exc})") from None
+        try:
+            return cls.from_dict(state, config)
+        except ValueError as exc:
+            raise ValueError(f"{path}: {exc}") from None
 
 
 def _parse_dt(value: object) -> datetime | None:
     return datetime.fromisoformat(value) if isinstance(value, str) and value else None
 
 
-def mine(messages: Iterable[str], config: MinerConfig | None = None) -> tuple[TemplateMiner, list[int]]:
+def mine(
+    messages: Iterable[str], config: MinerConfig | None = None
+) -> tuple[TemplateMiner, list[int]]:
     """Mine a batch; returns the miner and each message's cluster id, in input order."""
     miner = TemplateMiner(config)
     assignment = [miner.add(message).cid for message in messages]

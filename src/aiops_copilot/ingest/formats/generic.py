@@ -34,20 +34,33 @@ _DAYS: Final = "Mon|Tue|Wed|Thu|Fri|Sat|Sun"
 #: a marker for epochs). Anchored with ``match``; each must end at a token boundary.
 _TIMESTAMPS: Final[tuple[tuple[re.Pattern[str], tuple[str, ...]], ...]] = (
     (
-        re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(?:[.,]\d{1,9})?(?:Z|[+-]\d{2}:?\d{2})?,?"),
-        ("%Y-%m-%dT%H:%M:%S.%f%z", "%Y-%m-%d %H:%M:%S.%f%z", "%Y-%m-%dT%H:%M:%S%z",
-         "%Y-%m-%d %H:%M:%S%z", "%Y-%m-%dT%H:%M:%S.%f", "%Y-%m-%d %H:%M:%S.%f",
-         "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S"),
+        re.compile(
+            r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(?:[.,]\d{1,9})?(?:Z|[+-]\d{2}:?\d{2})?,?"
+        ),
+        (
+            "%Y-%m-%dT%H:%M:%S.%f%z",
+            "%Y-%m-%d %H:%M:%S.%f%z",
+            "%Y-%m-%dT%H:%M:%S%z",
+            "%Y-%m-%d %H:%M:%S%z",
+            "%Y-%m-%dT%H:%M:%S.%f",
+            "%Y-%m-%d %H:%M:%S.%f",
+            "%Y-%m-%dT%H:%M:%S",
+            "%Y-%m-%d %H:%M:%S",
+        ),
     ),
     (re.compile(r"\d{4}-\d{2}-\d{2}-\d{2}\.\d{2}\.\d{2}\.\d{1,6}"), ("%Y-%m-%d-%H.%M.%S.%f",)),
-    (re.compile(r"\d{4}/\d{2}/\d{2} \d{2}:\d{2}:\d{2}(?:[.,]\d{1,6})?"),
-     ("%Y/%m/%d %H:%M:%S.%f", "%Y/%m/%d %H:%M:%S")),
+    (
+        re.compile(r"\d{4}/\d{2}/\d{2} \d{2}:\d{2}:\d{2}(?:[.,]\d{1,6})?"),
+        ("%Y/%m/%d %H:%M:%S.%f", "%Y/%m/%d %H:%M:%S"),
+    ),
     (re.compile(r"\d{2}/\d{2}/\d{2} \d{2}:\d{2}:\d{2}"), ("%y/%m/%d %H:%M:%S",)),
     (re.compile(r"\d{8}-\d{1,2}:\d{1,2}:\d{1,2}:\d{1,3}"), ("%Y%m%d-%H:%M:%S:%f",)),
     (re.compile(r"\d{6} \d{6}"), ("%y%m%d %H%M%S",)),
     (re.compile(r"\d{2}-\d{2} \d{2}:\d{2}:\d{2}\.\d{3}"), ("%m-%d %H:%M:%S.%f",)),
     (
-        re.compile(rf"\[(?:{_DAYS}) (?:{_MONTHS}) +\d{{1,2}} \d{{2}}:\d{{2}}:\d{{2}}(?:\.\d+)? \d{{4}}\]"),
+        re.compile(
+            rf"\[(?:{_DAYS}) (?:{_MONTHS}) +\d{{1,2}} \d{{2}}:\d{{2}}:\d{{2}}(?:\.\d+)? \d{{4}}\]"
+        ),
         ("[%a %b %d %H:%M:%S.%f %Y]", "[%a %b %d %H:%M:%S %Y]"),
     ),
     (re.compile(r"\[\d{2}\.\d{2} \d{2}:\d{2}:\d{2}\]"), ("[%m.%d %H:%M:%S]",)),

@@ -1,0 +1,291 @@
+"""The ``aiops`` command line.
+
+Every command reports problems as one ``aiops: error: ...`` line on stderr with exit code 2
+(1 for "ran but found nothing to read"), never a traceback: a person at 3 a.m. should read what
+went wrong, not where in our code it happened.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Annotated, Any, NoReturn, TypeVar
+
+import typer
+from loguru import logger
+from rich.console import Console
+
+from aiops_copilot import __version__
+from aiops_copilot.config import ConfigError, LoadedConfig, effective_items, load_config
+from aiops_copilot.ingest.formats import format_names
+from aiops_copilot.ingest.progress import ReadProgress
+from aiops_copilot.ingest.reader import IngestRun, ReadOptions, iter_records, open_inputs
+from aiops_copilot.ingest.sources import total_size
+from aiops_copilot.logs import setup_logging
+from aiops_copilot.models import LogRecord
+from aiops_copilot.parsing.miner import Cluster, MinerConfig, TemplateMiner
+from aiops_copilot.report import summary as summary_report
+from aiops_copilot.report import templates as templates_report
+
+app = typer.Typer(
+    name="aiops",
+    help="AI Ops Copilot: read logs, mine templates, find what went wrong.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+config_app = typer.Typer(help="Show the effective configuration.", no_args_is_help=True)
+app.add_typer(config_app, name="config")
+
+_state: dict[str, Any] = {"verbosity": 0, "config_file": None, "quiet": False}
+T = TypeVar("T")
+
+
+def fail(message: str, code: int = 2) -> NoReturn:
+    """One line on stderr, then exit: the only way a command reports a problem."""
+    sys.stderr.write(f"aiops: error: {message}\n")
+    raise typer.Exit(code)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"aiops {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main_options(
+    verbose: Annotated[
+        int, typer.Option("--verbose", "-v", count=True, help="More detail on stderr (-vv).")
+    ] = 0,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Errors only; no progress.")] = False,
+    config: Annotated[
+        Path | None, typer.Option("--config", help="Configuration file (default: aiops.toml).")
+    ] = None,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show version.")
+    ] = False,
+) -> None:
+    _state.update(verbosity=verbose, config_file=config, quiet=quiet)
+
+
+def _load(overrides: dict[str, Any]) -> LoadedConfig:
+    if _state["verbosity"]:
+        overrides = {**overrides, "verbosity": _state["verbosity"]}
+    try:
+        loaded = load_config(config_file=_state["config_file"], overrides=overrides)
+    except ConfigError as exc:
+        fail(str(exc))
+    setup_logging(0 if _state["quiet"] else loaded.settings.verbosity)
+    return loaded
+
+
+def _guarded(func: Callable[[], T]) -> T:
+    """Turn the expected failures of a run into one line instead of a traceback."""
+    try:
+        return func()
+    except BrokenPipeError:
+        sys.stderr.close()
+        raise typer.Exit(0) from None
+    except KeyboardInterrupt:
+        sys.stderr.write("aiops: interrupted\n")
+        raise typer.Exit(130) from None
+    except (KeyError, ValueError, OSError) as exc:
+        text = exc.args[0] if isinstance(exc, KeyError) and exc.args else str(exc)
+        fail(str(text))
+
+
+def _read_options(loaded: LoadedConfig, content_only: bool) -> ReadOptions:
+    ingest = loaded.settings.ingest
+    if ingest.format is not None and ingest.format not in format_names():
+        fail(f"unknown log format {ingest.format!r}; known: {', '.join(format_names())}")
+    return ReadOptions(
+        max_line_bytes=ingest.max_line_bytes,
+        sample_lines=ingest.sample_lines,
+        forced_format=ingest.format,
+        content_only=content_only,
+    )
+
+
+def _miner(loaded: LoadedConfig) -> TemplateMiner:
+    settings = loaded.settings.miner
+    config = MinerConfig(
+        similarity=settings.similarity,
+        max_constant_values=settings.max_constant_values,
+        max_clusters=settings.max_clusters,
+    )
+    state = settings.state_file
+    if state is not None and state.exists():
+        logger.info("loading miner state from {}", state)
+        return TemplateMiner.load(state, config)
+    return TemplateMiner(config)
+
+
+def _records(run: IngestRun, options: ReadOptions, loaded: LoadedConfig) -> Iterator[LogRecord]:
+    enabled = loaded.settings.ingest.progress and not _state["quiet"]
+    with ReadProgress(total_size(run.sources), enabled=enabled) as progress:
+
+        def advance(source: Any, count: int) -> None:
+            progress.set_source(source.name)
+            progress.advance(count)
+
+        yield from iter_records(run, options, on_bytes=advance)
+
+
+def _open(paths: list[str]) -> IngestRun:
+    run = open_inputs(paths or ["-"])
+    if not run.sources:
+        reasons = "; ".join(f"{s.target}: {s.reason}" for s in run.skipped) or "no input"
+        fail(f"nothing to read ({reasons})", code=1)
+    return run
+
+
+PathsArg = Annotated[
+    list[str] | None,
+    typer.Argument(
+        help="Files, folders, globs or - for stdin (default: stdin).", show_default=False
+    ),
+]
+LogFormatOpt = Annotated[
+    str | None,
+    typer.Option("--log-format", help="Force the log format instead of detecting it."),
+]
+ContentOnlyOpt = Annotated[
+    bool, typer.Option("--content-only", help="Each line is the message itself (no header).")
+]
+StateOpt = Annotated[
+    Path | None, typer.Option("--state", help="Load miner state from / save it to this JSON file.")
+]
+
+
+@app.command()
+def analyze(
+    paths: PathsArg = None,
+    log_format: Annotated[
+        str | None, typer.Option("--format", "--log-format", "-f", help="Force the log format.")
+    ] = None,
+    content_only: ContentOnlyOpt = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+    top: Annotated[int, typer.Option("--top", help="Templates shown in the summary.")] = 10,
+    state: StateOpt = None,
+) -> None:
+    """Read logs and report what was read: sources, formats, records, templates, levels."""
+    loaded = _load({"ingest.format": log_format, "miner.state_file": state})
+    options = _read_options(loaded, content_only)
+
+    def work() -> None:
+        run = _open(paths or [])
+        miner = _miner(loaded)
+        levels: dict[str, int] = {}
+        for record in _records(run, options, loaded):
+            miner.add(record.message, fields=_mined_fields(record), timestamp=record.timestamp)
+            name = record.level.name
+            levels[name] = levels.get(name, 0) + 1
+        _save_state(loaded, miner)
+        summary = summary_report.build(run, miner, levels, top=top)
+        if as_json:
+            typer.echo(json.dumps(summary, indent=2, default=str))
+        else:
+            summary_report.render(summary, Console(), Console(stderr=True))
+
+    _guarded(work)
+
+
+@app.command()
+def templates(
+    paths: PathsArg = None,
+    output: Annotated[str, typer.Option("--format", help="Output: table, json or csv.")] = "table",
+    jsonl: Annotated[
+        bool, typer.Option("--jsonl", help="One JSON object per input line, in input order.")
+    ] = False,
+    content_only: ContentOnlyOpt = False,
+    log_format: LogFormatOpt = None,
+    top: Annotated[int, typer.Option("--top", help="Show only the N most frequent.")] = 0,
+    state: StateOpt = None,
+) -> None:
+    """Mine templates and list them with counts, first/last seen and an example."""
+    if output not in ("table", "json", "csv"):
+        fail(f"--format must be table, json or csv, not {output!r}")
+    loaded = _load({"ingest.format": log_format, "miner.state_file": state})
+    options = _read_options(loaded, content_only)
+
+    def work() -> None:
+        run = _open(paths or [])
+        miner = _miner(loaded)
+        assignments: list[tuple[Cluster, int]] = []
+        for record in _records(run, options, loaded):
+            cluster = miner.add(
+                record.message, fields=_mined_fields(record), timestamp=record.timestamp
+            )
+            if jsonl:
+                assignments.append((cluster, max(1, record.end_line - record.line_no + 1)))
+        _save_state(loaded, miner)
+        if jsonl:
+            templates_report.write_jsonl(assignments, sys.stdout)
+            return
+        rows = templates_report.rows(miner, top=top)
+        if output == "json":
+            typer.echo(json.dumps(rows, indent=2, default=str))
+        elif output == "csv":
+            templates_report.write_csv(rows, sys.stdout)
+        else:
+            templates_report.render_table(rows, Console(), total=miner.lines_seen)
+
+    _guarded(work)
+
+
+@app.command("formats")
+def list_formats() -> None:
+    """List the log formats that can be detected or forced."""
+    from aiops_copilot.ingest.formats import ALL_FORMATS
+
+    console = Console()
+    for spec in ALL_FORMATS:
+        console.print(f"[bold]{spec.name:<18}[/bold] {spec.description}")
+
+
+@config_app.command("show")
+def config_show(
+    as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
+) -> None:
+    """Print the effective configuration and where each value came from."""
+    loaded = _load({})
+    items = effective_items(loaded)
+    if as_json:
+        payload = {
+            "file": str(loaded.file) if loaded.file else None,
+            "settings": {k: {"value": v, "origin": o} for k, v, o in items},
+        }
+        typer.echo(json.dumps(payload, indent=2, default=str))
+        return
+    console = Console()
+    console.print(f"config file: {loaded.file or '(none found)'}")
+    width = max(len(k) for k, _, _ in items)
+    for key, value, origin in items:
+        console.print(f"{key:<{width}} = {value!r:<24} [dim]# {origin}[/dim]", highlight=False)
+
+
+_STRUCTURED_FORMATS = frozenset({"json", "logfmt", "k8s_docker_json"})
+
+
+def _mined_fields(record: LogRecord) -> dict[str, Any] | None:
+    """Structured records are mined per field: their keys are part of the template."""
+    return record.fields if record.format in _STRUCTURED_FORMATS and record.fields else None
+
+
+def _save_state(loaded: LoadedConfig, miner: TemplateMiner) -> None:
+    path = loaded.settings.miner.state_file
+    if path is not None:
+        miner.save(path)
+        logger.info("miner state saved to {}", path)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,160 @@
+"""Configuration in one place: defaults < ``aiops.toml`` < ``AIOPS_*`` variables < CLI flags.
+
+The file is looked up in the current folder, then in ``~/.config/aiops/`` (``$XDG_CONFIG_HOME``
+is honoured), unless ``--config`` names one. Environment variables use ``__`` between section
+and key: ``AIOPS_MINER__SIMILARITY=0.6``. Every effective value remembers where it came from so
+``aiops config show`` can explain a surprising setting.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic_settings import BaseSettings, EnvSettingsSource, SettingsConfigDict
+
+CONFIG_NAME = "aiops.toml"
+ENV_PREFIX = "AIOPS_"
+
+
+class ConfigError(Exception):
+    """A configuration problem, worded as the one line the user sees."""
+
+
+class IngestSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    max_line_bytes: int = Field(65536, ge=256, description="longer lines are cut and counted")
+    sample_lines: int = Field(200, ge=10, le=100_000, description="lines read to detect a format")
+    format: str | None = Field(None, description="force a format instead of detecting it")
+    progress: bool = Field(True, description="progress bar on stderr when it is a terminal")
+
+
+class MinerSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    similarity: float = Field(0.6, gt=0.0, le=1.0, description="share of tokens that must agree")
+    max_constant_values: int = Field(
+        2, ge=1, le=64, description="distinct words a position may show before it is a variable"
+    )
+    max_clusters: int = Field(50_000, ge=100, description="cluster cap (LRU eviction)")
+    state_file: Path | None = Field(None, description="load/save miner state (JSON) here")
+
+
+class Settings(BaseModel):
+    """The effective configuration."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    verbosity: int = Field(0, ge=0, le=3, description="0 quiet, 1 info, 2 debug")
+    color: Literal["auto", "always", "never"] = "auto"
+    ingest: IngestSettings = Field(default_factory=IngestSettings)
+    miner: MinerSettings = Field(default_factory=MinerSettings)
+
+
+class _EnvLayer(BaseSettings):
+    """Reads the ``AIOPS_*`` variables as raw values; :class:`Settings` validates them."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX, env_nested_delimiter="__", extra="ignore"
+    )
+
+    verbosity: str | None = None
+    color: str | None = None
+    ingest: dict[str, Any] = Field(default_factory=dict)
+    miner: dict[str, Any] = Field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class LoadedConfig:
+    settings: Settings
+    origins: dict[str, str]
+    file: Path | None
+
+
+def find_config_file(explicit: Path | None = None) -> Path | None:
+    if explicit is not None:
+        if not explicit.is_file():
+            raise ConfigError(f"config file not found: {explicit}")
+        return explicit
+    local = Path.cwd() / CONFIG_NAME
+    if local.is_file():
+        return local
+    base = Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config")
+    user = base / "aiops" / CONFIG_NAME
+    return user if user.is_file() else None
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
+
+
+def _flatten(data: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    flat: dict[str, Any] = {}
+    for key, value in data.items():
+        dotted = f"{prefix}{key}"
+        if isinstance(value, Mapping):
+            flat.update(_flatten(value, dotted + "."))
+        else:
+            flat[dotted] = value
+    return flat
+
+
+def _nest(flat: Mapping[str, Any]) -> dict[str, Any]:
+    nested: dict[str, Any] = {}
+    for dotted, value in flat.items():
+        node = nested
+        *parents, leaf = dotted.split(".")
+        for part in parents:
+            node = node.setdefault(part, {})
+        node[leaf] = value
+    return nested
+
+
+def load_config(
+    *, config_file: Path | None = None, overrides: Mapping[str, Any] | None = None
+) -> LoadedConfig:
+    """Merge every layer and validate once; raise :class:`ConfigError` with one clear line."""
+    path = find_config_file(config_file)
+    layers: list[tuple[str, dict[str, Any]]] = []
+    if path is not None:
+        layers.append((f"file {path}", _flatten(_read_toml(path))))
+    try:
+        env_values = EnvSettingsSource(_EnvLayer)()
+    except (ValueError, ValidationError) as exc:
+        raise ConfigError(f"environment: {exc}".splitlines()[0]) from None
+    layers.append(("environment", _flatten(env_values)))
+    cli = {k: v for k, v in (overrides or {}).items() if v is not None}
+    layers.append(("command line", cli))
+
+    merged: dict[str, Any] = {}
+    origins = {key: "default" for key in _flatten(Settings().model_dump())}
+    for origin, values in layers:
+        for key, value in values.items():
+            merged[key] = value
+            origins[key] = origin
+    try:
+        settings = Settings.model_validate(_nest(merged))
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        where = ".".join(str(p) for p in error["loc"])
+        origin = origins.get(where, "configuration")
+        raise ConfigError(f"{origin}: {where}: {error['msg']}") from None
+    return LoadedConfig(settings=settings, origins=origins, file=path)
+
+
+def effective_items(loaded: LoadedConfig) -> list[tuple[str, Any, str]]:
+    """(dotted key, value, origin) for every setting, in a stable order."""
+    values = _flatten(loaded.settings.model_dump())
+    return [(key, values[key], loaded.origins.get(key, "default")) for key in sorted(values)]

@@ -1,0 +1,1 @@
+"""Renderers: what a run found, as a terminal table, JSON or CSV."""

@@ -1,0 +1,99 @@
+"""The ``aiops analyze`` summary: what was read and what it reduced to."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from aiops_copilot.ingest.reader import IngestRun
+from aiops_copilot.models import Level
+from aiops_copilot.parsing.miner import TemplateMiner
+from aiops_copilot.report.templates import rows as template_rows
+
+
+def build(
+    run: IngestRun, miner: TemplateMiner, levels: dict[str, int], *, top: int
+) -> dict[str, Any]:
+    sources = [
+        {
+            "source": r.source.name,
+            "format": r.format,
+            "confidence": round(r.confidence, 3),
+            "lines": r.stats.lines,
+            "bytes": r.stats.bytes,
+            "records": r.records,
+            "invalid_utf8_lines": r.stats.invalid_utf8_lines,
+            "cut_lines": r.stats.cut_lines,
+            "truncated": r.stats.truncated,
+            "error": r.stats.error,
+        }
+        for r in run.reports
+    ]
+    ordered_levels = {
+        level.name: levels[level.name] for level in sorted(Level) if level.name in levels
+    }
+    return {
+        "sources": sources,
+        "skipped": [{"target": s.target, "reason": s.reason} for s in run.skipped],
+        "totals": {
+            "sources": len(sources),
+            "skipped": len(run.skipped),
+            "lines": sum(s["lines"] for s in sources),
+            "records": sum(s["records"] for s in sources),
+            "invalid_utf8_lines": sum(s["invalid_utf8_lines"] for s in sources),
+            "cut_lines": sum(s["cut_lines"] for s in sources),
+            "templates": len(miner),
+        },
+        "levels": ordered_levels,
+        "top_templates": template_rows(miner, top=top),
+    }
+
+
+def render(summary: dict[str, Any], out: Console, err: Console) -> None:
+    table = Table(title="Sources", title_justify="left")
+    for column in ("source", "format", "conf.", "lines", "records", "bad utf-8", "cut", "note"):
+        table.add_column(column, justify="right" if column not in ("source", "format") else "left")
+    for s in summary["sources"]:
+        note = s["error"] or ""
+        table.add_row(
+            s["source"],
+            s["format"],
+            f"{s['confidence']:.2f}",
+            f"{s['lines']:,}",
+            f"{s['records']:,}",
+            f"{s['invalid_utf8_lines']:,}",
+            f"{s['cut_lines']:,}",
+            note,
+        )
+    out.print(table)
+    for skip in summary["skipped"]:
+        err.print(f"[yellow]skipped[/yellow] {skip['target']}: {skip['reason']}", highlight=False)
+    totals = summary["totals"]
+    out.print(
+        f"[bold]{totals['records']:,}[/bold] records from {totals['lines']:,} lines in "
+        f"{totals['sources']} source(s), {totals['skipped']} skipped; "
+        f"[bold]{totals['templates']:,}[/bold] templates; "
+        f"{totals['invalid_utf8_lines']:,} lines with invalid UTF-8 (replaced), "
+        f"{totals['cut_lines']:,} over-long lines cut.",
+        highlight=False,
+    )
+    if summary["levels"]:
+        levels = Table(title="Levels", title_justify="left")
+        levels.add_column("level")
+        levels.add_column("records", justify="right")
+        levels.add_column("")
+        peak = max(summary["levels"].values())
+        for name, count in summary["levels"].items():
+            bar = "█" * max(1, round(30 * count / peak))
+            levels.add_row(name, f"{count:,}", bar)
+        out.print(levels)
+    if summary["top_templates"]:
+        top = Table(title="Most frequent templates", title_justify="left")
+        top.add_column("id", style="cyan", no_wrap=True)
+        top.add_column("count", justify="right")
+        top.add_column("template", overflow="fold")
+        for row in summary["top_templates"]:
+            top.add_row(row["template_id"], f"{row['count']:,}", row["template"])
+        out.print(top)
