@@ -72,6 +72,26 @@ _TRAILING: Final = ")]}>\"'`,;:.!?"
 _KEY_VALUE: Final = re.compile(r"([A-Za-z_][\w.\-]*)([=:])(.+)")
 
 
+#: Variables that span several whitespace tokens ("1060 bytes (1.0 KB)", "<1 sec", "3.5 ms").
+#: Masked before splitting so that lines of one event keep one token count.
+_PHRASES: Final[tuple[tuple[re.Pattern[str], str], ...]] = (
+    (re.compile(r"\b\d+ bytes(?: \(\d+(?:\.\d+)? [KMGT]i?B\))?"), "<SIZE>"),
+    (
+        re.compile(
+            r"(?<![\w.])<?\d+(?:\.\d+)? ?(?:ns|us|ms|sec|secs|seconds?|mins?|minutes?|hours?)\b"
+        ),
+        "<DURATION>",
+    ),
+)
+
+
+def mask_phrases(message: str) -> str:
+    """Replace multi-token variables by one placeholder token each."""
+    for pattern, placeholder in _PHRASES:
+        message = pattern.sub(placeholder, message)
+    return message
+
+
 class Masker:
     """Replaces variable tokens by typed placeholders, with a per-token cache.
 

@@ -31,7 +31,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Final
 
-from aiops_copilot.parsing.masking import WILDCARD, Masker, to_wildcards
+from aiops_copilot.parsing.masking import WILDCARD, Masker, mask_phrases, to_wildcards
 
 STATE_VERSION: Final = 1
 
@@ -63,7 +63,7 @@ class MinerConfig:
     collapse into ``<*>``.
     """
 
-    similarity: float = 0.5
+    similarity: float = 0.6
     max_constant_values: int = 2
     max_clusters: int = 50_000
     sequence_cache_size: int = 200_000
@@ -181,7 +181,7 @@ class TemplateMiner:
 
     def tokenize(self, message: str, fields: Mapping[str, Any] | None = None) -> list[str]:
         """Masked tokens of a message; structured fields add ``key=<*>`` tokens (keys fixed)."""
-        tokens = self.masker.mask_tokens(message.split()[: self.config.max_tokens])
+        tokens = self.masker.mask_tokens(mask_phrases(message).split()[: self.config.max_tokens])
         if fields:
             tokens.extend(f"{key}={WILDCARD}" for key in sorted(fields))
         return tokens
