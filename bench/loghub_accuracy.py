@@ -28,6 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from logparse_metrics import ParseScores, score  # noqa: E402
 
 from aiops_copilot.ingest.reader import ReadOptions, iter_records, open_inputs  # noqa: E402
+from aiops_copilot.logs import setup_logging  # noqa: E402
 from aiops_copilot.parsing.miner import Cluster, TemplateMiner  # noqa: E402
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "loghub-2k"
@@ -94,6 +95,7 @@ def main() -> int:
     if not DATA.is_dir():
         print(f"benchmark data not found: {DATA}", file=sys.stderr)
         return 2
+    setup_logging(0)
     settings = json.loads((DATA / "settings.json").read_text(encoding="utf-8"))
     names = args.datasets or sorted(p.name for p in DATA.iterdir() if p.is_dir())
     runs = ["ours-content", "ours-raw"] + ([] if args.no_drain3 else ["drain3-default", "drain3-tuned"])

@@ -124,8 +124,9 @@ def _miner(loaded: LoadedConfig) -> TemplateMiner:
 
 
 def _records(run: IngestRun, options: ReadOptions, loaded: LoadedConfig) -> Iterator[LogRecord]:
-    enabled = loaded.settings.ingest.progress and not _state["quiet"]
-    with ReadProgress(total_size(run.sources), enabled=enabled) as progress:
+    # None: shown only when stderr is a terminal; the setting can only turn it off.
+    enabled = None if loaded.settings.ingest.progress else False
+    with ReadProgress(total_size(run.sources), enabled=enabled, quiet=_state["quiet"]) as progress:
 
         def advance(source: Any, count: int) -> None:
             progress.set_source(source.name)

@@ -53,8 +53,11 @@ def build(
 
 def render(summary: dict[str, Any], out: Console, err: Console) -> None:
     table = Table(title="Sources", title_justify="left")
-    for column in ("source", "format", "conf.", "lines", "records", "bad utf-8", "cut", "note"):
-        table.add_column(column, justify="right" if column not in ("source", "format") else "left")
+    table.add_column("source", overflow="fold", min_width=12)
+    table.add_column("format", no_wrap=True)
+    for column in ("conf.", "lines", "records", "bad utf-8", "cut"):
+        table.add_column(column, justify="right")
+    table.add_column("note", overflow="fold")
     for s in summary["sources"]:
         note = s["error"] or ""
         table.add_row(
