@@ -25,11 +25,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from logparse_metrics import ParseScores, score  # noqa: E402
-
-from aiops_copilot.ingest.reader import ReadOptions, iter_records, open_inputs  # noqa: E402
-from aiops_copilot.logs import setup_logging  # noqa: E402
-from aiops_copilot.parsing.miner import Cluster, TemplateMiner  # noqa: E402
+from aiops_copilot.ingest.reader import ReadOptions, iter_records, open_inputs
+from aiops_copilot.logs import setup_logging
+from aiops_copilot.parsing.miner import Cluster, TemplateMiner
+from logparse_metrics import ParseScores, score
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "loghub-2k"
 
@@ -65,7 +64,9 @@ def _final(clusters: list[Cluster]) -> tuple[list[int], list[str]]:
     return [c.cid for c in resolved], [c.template_wildcards for c in resolved]
 
 
-def drain3(rows: list[dict[str, str]], tuned: dict[str, object] | None) -> tuple[list[int], list[str]]:
+def drain3(
+    rows: list[dict[str, str]], tuned: dict[str, object] | None
+) -> tuple[list[int], list[str]]:
     from drain3 import TemplateMiner as Drain3Miner
     from drain3.masking import MaskingInstruction
     from drain3.template_miner_config import TemplateMinerConfig
@@ -76,7 +77,8 @@ def drain3(rows: list[dict[str, str]], tuned: dict[str, object] | None) -> tuple
         config.drain_sim_th = float(str(tuned["st"]))
         config.drain_depth = int(str(tuned["depth"]))
         config.masking_instructions = [
-            MaskingInstruction(pattern, "*") for pattern in tuned["regex"]  # type: ignore[attr-defined]
+            MaskingInstruction(pattern, "*")
+            for pattern in tuned["regex"]  # type: ignore[attr-defined]
         ]
         config.mask_prefix, config.mask_suffix = "<", ">"
     miner = Drain3Miner(config=config)
@@ -84,6 +86,16 @@ def drain3(rows: list[dict[str, str]], tuned: dict[str, object] | None) -> tuple
     templates = {c.cluster_id: c.get_template() for c in miner.drain.clusters}
     star = re.compile(r"<[A-Z*]+>")
     return ids, [star.sub("<*>", templates[i]) for i in ids]
+
+
+def run_one(
+    run: str, name: str, rows: list[dict[str, str]], tuned: dict[str, object]
+) -> tuple[list[int], list[str]]:
+    if run == "ours-content":
+        return ours_content(rows)
+    if run == "ours-raw":
+        return ours_raw(name, len(rows))
+    return drain3(rows, tuned if run == "drain3-tuned" else None)
 
 
 def main() -> int:
@@ -98,23 +110,18 @@ def main() -> int:
     setup_logging(0)
     settings = json.loads((DATA / "settings.json").read_text(encoding="utf-8"))
     names = args.datasets or sorted(p.name for p in DATA.iterdir() if p.is_dir())
-    runs = ["ours-content", "ours-raw"] + ([] if args.no_drain3 else ["drain3-default", "drain3-tuned"])
+    runs = ["ours-content", "ours-raw"] + (
+        [] if args.no_drain3 else ["drain3-default", "drain3-tuned"]
+    )
     table: dict[str, dict[str, ParseScores]] = {run: {} for run in runs}
     for name in names:
         rows = load_rows(name)
         truth = [row["EventTemplate"] for row in rows]
-        outputs = {
-            "ours-content": lambda: ours_content(rows),
-            "ours-raw": lambda: ours_raw(name, len(rows)),
-            "drain3-default": lambda: drain3(rows, None),
-            "drain3-tuned": lambda: drain3(rows, settings[name]),
-        }
         for run in runs:
-            groups, templates = outputs[run]()
+            groups, templates = run_one(run, name, rows, settings[name])
             table[run][name] = score(truth, groups, templates)
         print(
-            f"{name:12s} "
-            + " ".join(f"{run}: GA={table[run][name].ga:.3f}" for run in runs),
+            f"{name:12s} " + " ".join(f"{run}: GA={table[run][name].ga:.3f}" for run in runs),
             file=sys.stderr,
         )
     means = {run: _means(table[run]) for run in runs}

@@ -109,7 +109,8 @@ def main() -> int:
     print(json.dumps({"results": results, "speedup_vs_drain3": round(ratio, 2)}, indent=2))
     if args.write:
         lines = [
-            f"Input: {args.lines:,} lines built from the Loghub-2k messages (digits re-randomised), "
+            f"Input: {args.lines:,} lines built from the Loghub-2k messages "
+            "(digits re-randomised), "
             f"one process per miner, {platform.processor() or platform.machine()}, "
             f"Python {platform.python_version()}. Command: `python bench/throughput.py --write "
             f"docs/benchmarks.md`.",

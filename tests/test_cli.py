@@ -8,6 +8,7 @@ import os
 from pathlib import Path
 
 import pytest
+
 from conftest import CliResult
 from loghub_samples import load_labelled
 

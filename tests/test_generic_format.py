@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from loghub_samples import DATASETS, load_labelled
 
 from aiops_copilot.ingest.formats.generic import GenericFormat, learn_shape, parse_timestamp
 from aiops_copilot.models import Level
+from loghub_samples import DATASETS, load_labelled
 
 
 @pytest.mark.parametrize("name", DATASETS)

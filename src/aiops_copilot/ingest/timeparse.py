@@ -12,6 +12,7 @@ fixed, documented guess keeps records from different sources comparable and dete
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from datetime import UTC, datetime, timedelta, timezone
 
 MONTHS: dict[str, int] = {
@@ -79,15 +80,32 @@ def parse_iso(text: str) -> datetime | None:
     """Parse an ISO-8601-like timestamp at the start of ``text`` (``T`` or space, ``,`` or ``.``).
 
     Accepts nanosecond fractions (container runtimes write them) by truncating to microseconds.
+    Consecutive log lines mostly share their second, so the whole-second part is cached and
+    only the fraction is applied per line: this function runs once per record.
     """
     m = _ISO.match(text)
     if m is None:
         return None
-    y, mo, d, h, mi, s, frac, off = m.groups()
+    frac = m.group(7)
+    if frac is None:
+        return _whole_second(m.group(0))
+    cut = m.start(7) - 1
+    base = _whole_second(text[:cut] + text[m.end(7) : m.end()])
+    if base is None:
+        return None
+    return base.replace(microsecond=fraction_to_us(frac))
+
+
+@lru_cache(maxsize=512)
+def _whole_second(text: str) -> datetime | None:
+    m = _ISO.match(text)
+    if m is None:  # pragma: no cover - text was produced from a match
+        return None
+    y, mo, d, h, mi, s, _, off = m.groups()
     tz = zone(off)
     if tz is None:
         return None
-    return build(int(y), int(mo), int(d), int(h), int(mi), int(s or 0), fraction_to_us(frac), tz)
+    return build(int(y), int(mo), int(d), int(h), int(mi), int(s or 0), 0, tz)
 
 
 def from_epoch(value: float) -> datetime | None:
@@ -134,10 +152,16 @@ def infer_year(month: int, day: int, now: datetime | None = None) -> int:
     date more than a day in the future — then it was logged last year (e.g. December lines read in
     January). The one-day slack absorbs clock skew and time zones."""
     now = now or datetime.now(UTC)
-    year = now.year
+    return _infer_year(month, day, now.replace(minute=0, second=0, microsecond=0))
+
+
+@lru_cache(maxsize=1024)
+def _infer_year(month: int, day: int, hour: datetime) -> int:
+    # Cached per hour of "now": year-less parsers call this for every line.
+    year = hour.year
     candidate = build(year, month, day, tz=UTC)
     if candidate is None:  # Feb 29 in a non-leap year: it must have been an earlier leap year
         return year - 1
-    if candidate - now > timedelta(days=1):
+    if candidate - hour > timedelta(days=1):
         return year - 1
     return year

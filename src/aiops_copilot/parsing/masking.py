@@ -63,7 +63,28 @@ _HOST: Final = re.compile(
 _DIGIT: Final = re.compile(r"\d")
 #: Month and weekday names are parts of a date, never words that tell events apart.
 _DATE_WORDS: Final = frozenset(
-    ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec", "mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+    [
+        "jan",
+        "feb",
+        "mar",
+        "apr",
+        "may",
+        "jun",
+        "jul",
+        "aug",
+        "sep",
+        "sept",
+        "oct",
+        "nov",
+        "dec",
+        "mon",
+        "tue",
+        "wed",
+        "thu",
+        "fri",
+        "sat",
+        "sun",
+    ]
 )
 #: Booleans and nulls are values, as the corrected Loghub labels treat them.
 _VALUE_WORDS: Final = frozenset(["true", "false", "null", "none", "nil"])

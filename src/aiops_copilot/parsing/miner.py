@@ -75,7 +75,7 @@ class MinerConfig:
 
 @dataclass(slots=True, eq=False)
 class Cluster:
-    """One template: a family's tokens with its undecided positions fixed to this cluster's words."""
+    """One template: its family's tokens, undecided positions fixed to this cluster's words."""
 
     cid: int
     family: _Family

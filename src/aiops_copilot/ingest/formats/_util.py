@@ -26,6 +26,19 @@ def level_of(word: str | None) -> Level:
     (Apache ``trace1``..``trace8``, MySQL ``System``, logcat ``A`` for assert)."""
     if not word:
         return Level.UNKNOWN
+    cached = _CACHE.get(word)
+    if cached is not None:
+        return cached
+    level = _resolve(word)
+    if len(_CACHE) < 4096:  # level words are few; the bound only guards against junk input
+        _CACHE[word] = level
+    return level
+
+
+_CACHE: dict[str, Level] = {}
+
+
+def _resolve(word: str) -> Level:
     level = parse_level(word)
     if level is not Level.UNKNOWN:
         return level

@@ -17,7 +17,8 @@ from aiops_copilot.models import LogRecord
 class LineParser(Protocol):
     """Parses one physical line; ``None`` means "not a record head in this format"."""
 
-    format_name: str
+    @property
+    def format_name(self) -> str: ...
 
     def parse(self, line: str) -> LogRecord | None: ...
 
