@@ -27,7 +27,7 @@ def test_variables_collapse_into_one_template() -> None:
         [f"Accepted password for user{i} from 10.0.0.{i} port {4000 + i} ssh2" for i in range(20)],
     )
     assert len(set(out)) == 1
-    assert out[0] == "Accepted password for <ID> from <IP> port <NUM> <ID>"
+    assert out[0] == "Accepted password for <*> from <IP> port <NUM> ssh2"
 
 
 def test_mostly_masked_lines_join_one_cluster() -> None:
@@ -68,7 +68,10 @@ def test_few_distinct_words_stay_constants_many_become_variable() -> None:
 
 
 def test_template_id_is_content_hash_stable_across_runs() -> None:
-    lines = ["Received block blk_1 of size 67108864 from /10.0.0.1", "Deleting block blk_2"]
+    lines = [
+        "Received block blk_3886504906 of size 67108864 from /10.0.0.1",
+        "Deleting block blk_-695229586848",
+    ]
     ids_a = [c.resolve().template_id for c in map(TemplateMiner().add, lines)]
     ids_b = [c.resolve().template_id for c in map(TemplateMiner().add, lines)]
     assert ids_a == ids_b

@@ -28,21 +28,24 @@ from aiops_copilot.models import LogRecord
 
 
 class _Open:
-    """A record being assembled."""
+    """A record being assembled; the part lists exist only once something is folded in."""
 
     __slots__ = ("after_caret", "await_exception", "chars", "messages", "raws", "record", "stream")
 
     def __init__(self, record: LogRecord, line: str) -> None:
         self.record = record
-        self.messages = [record.message]
-        self.raws = [record.raw or line]
+        self.messages: list[str] | None = None
+        self.raws: list[str] | None = None
         self.chars = len(line)
-        stream = record.fields.get("stream")
+        stream = record.fields.get("stream") if record.fields else None
         self.stream = stream if isinstance(stream, str) else None
         self.await_exception = is_traceback_head(record.message)
         self.after_caret = False
 
     def add(self, message: str, raw: str, line_no: int, blanks: list[str]) -> None:
+        if self.messages is None or self.raws is None:
+            self.messages = [self.record.message]
+            self.raws = [self.record.raw]
         if blanks:
             self.messages.extend(blanks)
             self.raws.extend(blanks)
@@ -50,9 +53,6 @@ class _Open:
         self.raws.append(raw)
         self.chars += len(raw) + 1 + len(blanks)
         self.record.end_line = line_no
-        self._track(message)
-
-    def _track(self, message: str) -> None:
         if is_traceback_head(message):
             self.await_exception = True
         elif self.await_exception and message[:1] not in (" ", "\t"):
@@ -66,12 +66,12 @@ class _Open:
         return self.after_caret
 
     def too_big(self, text: str, blanks: list[str], max_lines: int, max_chars: int) -> bool:
-        lines = len(self.messages) + len(blanks) + 1
+        lines = (len(self.messages) if self.messages else 1) + len(blanks) + 1
         return lines > max_lines or self.chars + len(text) + len(blanks) + 1 > max_chars
 
     def finish(self) -> LogRecord:
         record = self.record
-        if len(self.messages) > 1:
+        if self.messages is not None and self.raws is not None:
             record.message = "\n".join(self.messages)
             record.raw = "\n".join(self.raws)
         return record
@@ -99,7 +99,15 @@ def fold_records(
             continue
         record = parser.parse(text)
         fold = None
-        if current is not None:
+        if (
+            current is not None
+            and record is not None
+            and multiline
+            and not current.await_exception
+            and not current.after_caret
+        ):
+            pass  # fast path: a new head in a header format
+        elif current is not None:
             fold = _fold_text(current, record, text, multiline, continuation)
             if fold is not None and current.too_big(text, blanks, max_record_lines,
                                                     max_record_chars):  # fmt: skip
@@ -117,6 +125,8 @@ def fold_records(
         blanks = []
         if record is None:
             record = LogRecord(message=text, raw=text, format=parser.format_name)
+        elif not record.raw:
+            record.raw = text
         record.source = source
         record.line_no = record.end_line = line_no
         if not record.format:

@@ -12,8 +12,8 @@ fixed, documented guess keeps records from different sources comparable and dete
 from __future__ import annotations
 
 import re
-from functools import lru_cache
 from datetime import UTC, datetime, timedelta, timezone
+from functools import lru_cache
 
 MONTHS: dict[str, int] = {
     name: number

@@ -61,6 +61,7 @@ _HOST: Final = re.compile(
     re.IGNORECASE,
 )
 _DIGIT: Final = re.compile(r"\d")
+_DIGIT_RUN: Final = re.compile(r"\d{2,}")
 #: Month and weekday names are parts of a date, never words that tell events apart.
 _DATE_WORDS: Final = frozenset(
     [
@@ -170,15 +171,24 @@ class Masker:
         if _HOST.fullmatch(core):
             return "<HOST>"
         kv = _KEY_VALUE.fullmatch(core)
-        if kv is not None:
+        if kv is not None and not (has_digit and _looks_generated(kv.group(1))):
             key, sep, value = kv.groups()
             masked_value = self.mask_token(value)
             if masked_value != value:
                 return key + sep + masked_value
             return core
-        if has_digit:
+        if has_digit and _looks_generated(core):
             return "<ID>"
         return core
+
+
+def _looks_generated(core: str) -> bool:
+    """An identifier with digits is a generated value (``blk_38865``, ``node-246``) unless its
+    digits are a small part of a name (``jk2_init``, ``SOCKS5``, ``en0``, ``log4j``)."""
+    if _DIGIT_RUN.search(core):
+        return True
+    digits = sum(ch.isdigit() for ch in core)
+    return digits * 4 > len(core)
 
 
 def is_placeholder(token: str) -> bool:

@@ -133,6 +133,7 @@ class _Family:
 
     fid: int
     tokens: list[str]
+    route: tuple[int, str] = (0, "")
     pending: list[int] = field(default_factory=list)
     values: dict[int, set[str]] = field(default_factory=dict)
     pinned: set[int] = field(default_factory=set)
@@ -404,7 +405,7 @@ class TemplateMiner:
             child._invalidate()
 
     def _new_family(self, tokens: list[str]) -> _Family:
-        family = _Family(fid=self._next_fid, tokens=list(tokens))
+        family = _Family(fid=self._next_fid, tokens=list(tokens), route=self._route(tokens))
         self._next_fid += 1
         self._families[family.fid] = family
         self._index.setdefault(self._route(tokens), []).append(family)
@@ -430,11 +431,15 @@ class TemplateMiner:
 
     def _drop_family(self, family: _Family) -> None:
         self._families.pop(family.fid, None)
-        for bucket in self._index.values():
-            if family in bucket:
+        length = len(family.tokens)
+        for key in {family.route, (length, WILDCARD)}:
+            bucket = self._index.get(key)
+            if bucket is not None and family in bucket:
                 bucket.remove(family)
-        same_length = self._by_length.get(len(family.tokens))
-        if same_length and family in same_length:
+                if not bucket:
+                    del self._index[key]
+        same_length = self._by_length.get(length)
+        if same_length is not None and family in same_length:
             same_length.remove(family)
 
     # -- persistence --------------------------------------------------------------------------
