@@ -149,3 +149,16 @@ def test_folder_with_no_logs(run_cli, tmp_path: Path) -> None:  # type: ignore[n
     assert result.code == 1
     assert "aiops: error: nothing to read" in result.stderr
     assert_clean_failure(result)
+
+
+def test_table_shows_brackets_literally(run_cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    log = tmp_path / "auth.log"
+    log.write_text(
+        "".join(
+            f"Dec 10 07:07:{i:02d} LabSZ sshd[24206]: Received disconnect from 10.0.0.{i}: 11: "
+            "Bye Bye [preauth]\n"
+            for i in range(10)
+        )
+    )
+    result = run_cli("templates", str(log), env={"COLUMNS": "200"})
+    assert "Bye Bye [preauth]" in result.stdout

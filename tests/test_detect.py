@@ -6,6 +6,8 @@ import dataclasses
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from aiops_copilot.ingest.detect import Detection, detect_format
 from aiops_copilot.ingest.formats import format_names
@@ -124,3 +126,11 @@ def test_detection_is_frozen() -> None:
     assert isinstance(detection, Detection)
     with pytest.raises(dataclasses.FrozenInstanceError):
         detection.confidence = 0.5  # type: ignore[misc]
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.text(max_size=80), max_size=20))
+def test_detection_never_raises(sample: list[str]) -> None:
+    detection = detect_format(sample)
+    assert 0.0 <= detection.confidence <= 1.0
+    assert all(0.0 <= share <= 1.0 for share in detection.scores.values())

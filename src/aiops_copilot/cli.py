@@ -16,6 +16,7 @@ from typing import Annotated, Any, NoReturn, TypeVar
 import typer
 from loguru import logger
 from rich.console import Console
+from rich.markup import escape
 
 from aiops_copilot import __version__
 from aiops_copilot.config import ConfigError, LoadedConfig, effective_items, load_config
@@ -79,7 +80,18 @@ def _load(overrides: dict[str, Any]) -> LoadedConfig:
     except ConfigError as exc:
         fail(str(exc))
     setup_logging(0 if _state["quiet"] else loaded.settings.verbosity)
+    _state["color"] = loaded.settings.color
     return loaded
+
+
+def _console(*, stderr: bool = False) -> Console:
+    """A console honouring ``color``: auto (a terminal, and NO_COLOR unset), always or never."""
+    color = _state.get("color", "auto")
+    if color == "always":
+        return Console(stderr=stderr, force_terminal=True)
+    if color == "never":
+        return Console(stderr=stderr, no_color=True, highlight=False)
+    return Console(stderr=stderr)
 
 
 def _guarded(func: Callable[[], T]) -> T:
@@ -189,7 +201,7 @@ def analyze(
         if as_json:
             typer.echo(json.dumps(summary, indent=2, default=str))
         else:
-            summary_report.render(summary, Console(), Console(stderr=True))
+            summary_report.render(summary, _console(), _console(stderr=True))
 
     _guarded(work)
 
@@ -232,7 +244,7 @@ def templates(
         elif output == "csv":
             templates_report.write_csv(rows, sys.stdout)
         else:
-            templates_report.render_table(rows, Console(), total=miner.lines_seen)
+            templates_report.render_table(rows, _console(), total=miner.lines_seen)
 
     _guarded(work)
 
@@ -242,7 +254,7 @@ def list_formats() -> None:
     """List the log formats that can be detected or forced."""
     from aiops_copilot.ingest.formats import ALL_FORMATS
 
-    console = Console()
+    console = _console()
     for spec in ALL_FORMATS:
         console.print(f"[bold]{spec.name:<18}[/bold] {spec.description}")
 
@@ -261,11 +273,12 @@ def config_show(
         }
         typer.echo(json.dumps(payload, indent=2, default=str))
         return
-    console = Console()
+    console = _console()
     console.print(f"config file: {loaded.file or '(none found)'}")
     width = max(len(k) for k, _, _ in items)
     for key, value, origin in items:
-        console.print(f"{key:<{width}} = {value!r:<24} [dim]# {origin}[/dim]", highlight=False)
+        shown = escape(f"{key:<{width}} = {value!r:<24}")
+        console.print(f"{shown} [dim]# {escape(origin)}[/dim]", highlight=False)
 
 
 _STRUCTURED_FORMATS = frozenset({"json", "logfmt", "k8s_docker_json"})

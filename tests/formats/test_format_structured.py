@@ -181,3 +181,8 @@ def test_logfmt_tokeniser(text: str, expected: dict[str, object] | None) -> None
 def test_logfmt_rejects_prose() -> None:
     assert LOGFMT.parse("the value a=b was unexpected") is None
     assert LOGFMT.parse("2026-11-23 10:00:00 level=info msg=x") is None
+
+
+def test_json_tolerates_bom_and_crlf() -> None:
+    rec = JSON.parse('\ufeff{"msg": "first", "level": 30}\r\n')
+    assert rec is not None and rec.message == "first" and rec.level is Level.INFO

@@ -6,6 +6,7 @@ from typing import Any
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from aiops_copilot.ingest.reader import IngestRun
 from aiops_copilot.models import Level
@@ -61,18 +62,18 @@ def render(summary: dict[str, Any], out: Console, err: Console) -> None:
     for s in summary["sources"]:
         note = s["error"] or ""
         table.add_row(
-            s["source"],
-            s["format"],
+            Text(s["source"]),
+            Text(s["format"]),
             f"{s['confidence']:.2f}",
             f"{s['lines']:,}",
             f"{s['records']:,}",
             f"{s['invalid_utf8_lines']:,}",
             f"{s['cut_lines']:,}",
-            note,
+            Text(note),
         )
     out.print(table)
     for skip in summary["skipped"]:
-        err.print(f"[yellow]skipped[/yellow] {skip['target']}: {skip['reason']}", highlight=False)
+        err.print(Text.assemble(("skipped ", "yellow"), f"{skip['target']}: {skip['reason']}"))
     totals = summary["totals"]
     out.print(
         f"[bold]{totals['records']:,}[/bold] records from {totals['lines']:,} lines in "
@@ -98,5 +99,5 @@ def render(summary: dict[str, Any], out: Console, err: Console) -> None:
         top.add_column("count", justify="right")
         top.add_column("template", overflow="fold")
         for row in summary["top_templates"]:
-            top.add_row(row["template_id"], f"{row['count']:,}", row["template"])
+            top.add_row(row["template_id"], f"{row['count']:,}", Text(row["template"]))
         out.print(top)

@@ -9,6 +9,7 @@ from typing import Any, TextIO
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from aiops_copilot.parsing.miner import Cluster, TemplateMiner
 
@@ -61,22 +62,27 @@ def write_jsonl(assignments: Sequence[tuple[Cluster, int]], out: TextIO) -> None
 
 
 def render_table(table: Sequence[dict[str, Any]], console: Console, *, total: int) -> None:
+    """The template table; on a narrow terminal the example and last-seen columns give way."""
+    wide = console.width >= 140
     view = Table(title=f"{len(table)} templates from {total:,} records", title_justify="left")
     view.add_column("id", style="cyan", no_wrap=True)
-    view.add_column("count", justify="right")
+    view.add_column("count", justify="right", no_wrap=True)
     view.add_column("first seen", no_wrap=True)
-    view.add_column("last seen", no_wrap=True)
-    view.add_column("template", overflow="fold")
-    view.add_column("example", overflow="fold", style="dim")
+    if wide:
+        view.add_column("last seen", no_wrap=True)
+    view.add_column("template", overflow="fold", ratio=3)
+    if wide:
+        view.add_column("example", overflow="fold", style="dim", ratio=2)
     for row in table:
-        view.add_row(
-            row["template_id"],
-            f"{row['count']:,}",
-            _short_time(row["first_seen"]),
-            _short_time(row["last_seen"]),
-            row["template"],
-            row["example"][:160],
-        )
+        # Text, not markup: log lines are full of square brackets ("[preauth]").
+        cells = [Text(row["template_id"]), Text(f"{row['count']:,}")]
+        cells.append(Text(_short_time(row["first_seen"])))
+        if wide:
+            cells.append(Text(_short_time(row["last_seen"])))
+        cells.append(Text(row["template"]))
+        if wide:
+            cells.append(Text(row["example"][:160]))
+        view.add_row(*cells)
     console.print(view)
 
 

@@ -117,7 +117,7 @@ class JsonFormat(FormatSpec):
     multiline = False
 
     def parse(self, line: str) -> LogRecord | None:
-        text = strip_eol(line).strip()
+        text = strip_eol(line).strip().lstrip("\ufeff")  # a BOM may survive on the first line
         if len(text) < 2 or text[0] != "{" or text[-1] != "}":
             return None
         data = load_object(text)
