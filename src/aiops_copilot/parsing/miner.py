@@ -69,7 +69,7 @@ class MinerConfig:
     sequence_cache_size: int = 200_000
     max_tokens: int = 400
     example_chars: int = 500
-    max_scan: int = 2_000
+    max_scan: int = 500
     cross_route_similarity: float = 0.7
 
 
@@ -134,6 +134,7 @@ class _Family:
     fid: int
     tokens: list[str]
     route: tuple[int, str] = (0, "")
+    anchors: tuple[tuple[int, int, str], ...] = ()
     pending: list[int] = field(default_factory=list)
     values: dict[int, set[str]] = field(default_factory=dict)
     pinned: set[int] = field(default_factory=set)
@@ -141,6 +142,7 @@ class _Family:
 
 
 _NO_GROUPS: Final[frozenset[int]] = frozenset()
+_NO_FAMILIES: Final[list[_Family]] = []
 
 
 def template_id_of(template: str) -> str:
@@ -171,7 +173,7 @@ class TemplateMiner:
         self._clusters: OrderedDict[int, Cluster] = OrderedDict()
         self._families: dict[int, _Family] = {}
         self._index: dict[tuple[int, str], list[_Family]] = {}
-        self._by_length: dict[int, list[_Family]] = {}
+        self._anchors: dict[tuple[int, int, str], list[_Family]] = {}
         self._sequence_cache: dict[tuple[str, ...], Cluster] = {}
         self._next_cid = 1
         self._next_fid = 1
@@ -279,20 +281,35 @@ class TemplateMiner:
     def _best_family(self, tokens: list[str]) -> _Family | None:
         route = self._route(tokens)
         threshold = self.config.similarity
-        found = self._best_in(self._index.get(route), tokens, threshold)
+        scan = self.config.max_scan
+        found = self._best_in(self._index.get(route, _NO_FAMILIES)[-scan:], tokens, threshold)
         if found is None and route[1] != WILDCARD:
-            found = self._best_in(self._index.get((route[0], WILDCARD)), tokens, threshold)
-        if found is None:
+            wild = self._index.get((route[0], WILDCARD), _NO_FAMILIES)
+            found = self._best_in(wild[-scan:], tokens, threshold)
+        if found is None and len(tokens) > 1:
             # Lines whose first word differs (a variable Drain's tree cannot see) still meet
-            # their family, but only on stronger evidence.
-            same_length = self._by_length.get(len(tokens))
-            if same_length:
-                found = self._best_in(
-                    same_length[-self.config.max_scan :],
-                    tokens,
-                    max(threshold, self.config.cross_route_similarity),
-                )
+            # their family, on stronger evidence, among families sharing the second or the last
+            # word: an index lookup, not a scan of every family of that length.
+            candidates: dict[int, _Family] = {}
+            for anchor in self._anchor_keys(tokens):
+                for family in self._anchors.get(anchor, _NO_FAMILIES)[-scan:]:
+                    candidates[family.fid] = family
+            found = self._best_in(
+                list(candidates.values()),
+                tokens,
+                max(threshold, self.config.cross_route_similarity),
+            )
         return found
+
+    @staticmethod
+    def _anchor_keys(tokens: list[str]) -> tuple[tuple[int, int, str], ...]:
+        length = len(tokens)
+        keys = []
+        for position in {1, length - 1}:
+            token = tokens[position]
+            if not ("<" in token and ">" in token):
+                keys.append((length, position, token))
+        return tuple(keys)
 
     def _best_in(
         self, candidates: list[_Family] | None, tokens: list[str], threshold: float
@@ -305,21 +322,27 @@ class TemplateMiner:
         best_score = threshold
         length = len(tokens)
         for family in candidates:
-            score = self._similarity(family, tokens, length)
+            score = self._similarity(family, tokens, length, best_score)
             if score >= best_score and (best is None or score > best_score):
                 best, best_score = family, score
         return best
 
-    def _similarity(self, family: _Family, tokens: list[str], length: int) -> float:
+    @staticmethod
+    def _similarity(family: _Family, tokens: list[str], length: int, floor: float) -> float:
         """Share of positions that agree; needs at least one agreeing constant word.
 
         A variable position agrees with anything; an undecided position agrees only with a
         word it has already seen (a new word there is a difference, as for a constant).
+        Gives up (0.0) as soon as the score cannot reach ``floor``: most candidates are far off.
         """
         matched = 0
         constants = 0
+        misses = 0
+        allowed = length - floor * length
         values = family.values
         for position, (have, new) in enumerate(zip(family.tokens, tokens, strict=True)):
+            if misses > allowed:
+                return 0.0
             if have == new:
                 matched += 1
                 if "<" not in have:
@@ -331,8 +354,12 @@ class TemplateMiner:
                 elif new in seen:
                     matched += 1
                     constants += 1
+                else:
+                    misses += 1
             elif _meaning_conflict(have, new):
                 return -1.0
+            else:
+                misses += 1
         if constants == 0 and any("<" not in t for t in tokens):
             return 0.0
         return matched / length
@@ -405,11 +432,17 @@ class TemplateMiner:
             child._invalidate()
 
     def _new_family(self, tokens: list[str]) -> _Family:
-        family = _Family(fid=self._next_fid, tokens=list(tokens), route=self._route(tokens))
+        family = _Family(
+            fid=self._next_fid,
+            tokens=list(tokens),
+            route=self._route(tokens),
+            anchors=self._anchor_keys(tokens) if len(tokens) > 1 else (),
+        )
         self._next_fid += 1
         self._families[family.fid] = family
-        self._index.setdefault(self._route(tokens), []).append(family)
-        self._by_length.setdefault(len(tokens), []).append(family)
+        self._index.setdefault(family.route, []).append(family)
+        for anchor in family.anchors:
+            self._anchors.setdefault(anchor, []).append(family)
         return family
 
     def _new_cluster(self, family: _Family, key: tuple[str, ...]) -> Cluster:
@@ -438,9 +471,12 @@ class TemplateMiner:
                 bucket.remove(family)
                 if not bucket:
                     del self._index[key]
-        same_length = self._by_length.get(length)
-        if same_length is not None and family in same_length:
-            same_length.remove(family)
+        for anchor in family.anchors:
+            bucket = self._anchors.get(anchor)
+            if bucket is not None and family in bucket:
+                bucket.remove(family)
+                if not bucket:
+                    del self._anchors[anchor]
 
     # -- persistence --------------------------------------------------------------------------
 
