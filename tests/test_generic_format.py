@@ -89,3 +89,16 @@ def test_never_raises(sample: list[str], line: str) -> None:
     parser = GenericFormat().fit(sample)
     record = parser.parse(line)
     assert record is None or isinstance(record.message, str)
+
+
+def test_odd_header_is_still_a_record_not_a_continuation() -> None:
+    sample = [
+        f"{134681 + i} node-{i} unix.hw state_change.unavailable 1077804742 1 Component down"
+        for i in range(20)
+    ]
+    parser = GenericFormat().fit(sample)
+    negative_flag = parser.parse("2286759 full partition status 1061219795 -1 running")
+    assert negative_flag is not None and negative_flag.message == "running"
+    stray = parser.parse("2286760 node-7 unix.hw state_change 1061219795 boot halted")
+    assert stray is not None and stray.timestamp is not None
+    assert stray.message == "boot halted"

@@ -62,6 +62,8 @@ _HOST: Final = re.compile(
 )
 _DIGIT: Final = re.compile(r"\d")
 _DIGIT_RUN: Final = re.compile(r"\d{2,}")
+_ALL_HEX: Final = re.compile(r"[0-9a-fA-F]{8,}")
+_STRUCTURAL: Final = re.compile(r"([,;(){}\[\]])")
 #: Month and weekday names are parts of a date, never words that tell events apart.
 _DATE_WORDS: Final = frozenset(
     [
@@ -170,6 +172,8 @@ class Masker:
                     return f"<{name}>"
         if _HOST.fullmatch(core):
             return "<HOST>"
+        if _ALL_HEX.fullmatch(core):
+            return "<HEX>"
         kv = _KEY_VALUE.fullmatch(core)
         if kv is not None and not (has_digit and _looks_generated(kv.group(1))):
             key, sep, value = kv.groups()
@@ -177,6 +181,15 @@ class Masker:
             if masked_value != value:
                 return key + sep + masked_value
             return core
+        if _STRUCTURAL.search(core):
+            # Several values glued together ("index:-1,flags:0x3", "Rect(0, 0 - 1080,"):
+            # mask each piece between the punctuation.
+            pieces = _STRUCTURAL.split(core)
+            masked = "".join(
+                piece if _STRUCTURAL.fullmatch(piece) or not piece else self.mask_token(piece)
+                for piece in pieces
+            )
+            return masked if masked != core else core
         if has_digit and _looks_generated(core):
             return "<ID>"
         return core

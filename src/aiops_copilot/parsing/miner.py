@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -150,8 +151,16 @@ def template_id_of(template: str) -> str:
     return f"T{digest}"
 
 
-def _has_placeholder(token: str) -> bool:
-    return "<" in token and ">" in token
+def _same_shape_variables(a: str, b: str) -> bool:
+    """Both hold a variable and agree once variables are removed (``rhost=<IP>`` and
+    ``rhost=<HOST>``): the same field with values of different kinds, so a variable."""
+    if "<" not in a or "<" not in b:
+        return False
+    shape_a = _PLACEHOLDER.sub("", a)
+    return shape_a == _PLACEHOLDER.sub("", b) and shape_a != a
+
+
+_PLACEHOLDER: Final = re.compile(r"<(?:\*|[A-Z]+)>")
 
 
 def _meaning_conflict(a: str, b: str) -> bool:
@@ -385,7 +394,7 @@ class TemplateMiner:
             template[position] = WILDCARD
             if position == 0:
                 self._index.setdefault((len(template), WILDCARD), []).append(family)
-            if _has_placeholder(have) and _has_placeholder(new):
+            if _same_shape_variables(have, new):
                 continue  # two variables of different kinds: a variable, no question
             self._make_pending(family, position, have, new)
             if _meaning_conflict(have, new):

@@ -156,7 +156,7 @@ def _typed_token(line: str, pos: int) -> _Token:
     text = line[pos:end]
     if text in ("-", "--", ":", "::", "|", "-->", "->"):
         return _Token(SEP, text, end)
-    if text.isdigit():
+    if text.isdigit() or (text[:1] == "-" and text[1:].isdigit()):
         return _Token(NUM, text, end)
     if text.endswith(":") and len(text) > 1:
         return _Token(COMP, text, end)
@@ -207,10 +207,27 @@ class GenericParser:
         if not self.shape or not line or line[0].isspace():
             return None
         tokens = header_tokens(line, len(self.shape) + _MAX_SKIP)
-        consumed = match_shape([t.kind for t in tokens], self.shape)
+        kinds = [t.kind for t in tokens]
+        consumed = match_shape(kinds, self.shape)
         if consumed <= 0:
-            return None
+            consumed = self._partial(kinds)
+            if consumed <= 0:
+                return None
         return self._record(line, tokens[:consumed])
+
+    def _partial(self, kinds: list[str]) -> int:
+        """A line that starts like a record head (the same leading timestamp or id) but whose
+        header strays from the shape later is still a record, not a continuation: its header
+        is the longest fitting prefix of the shape that ends on a terminal kind."""
+        if not kinds or kinds[0] != self.shape[0] or kinds[0] not in (TS, NUM, BR):
+            return -1
+        for length in range(len(self.shape) - 1, 0, -1):
+            prefix = self.shape[:length]
+            if prefix[-1] in _TERMINAL and TS in kinds[: length + _MAX_SKIP]:
+                consumed = match_shape(kinds, prefix)
+                if consumed > 0:
+                    return consumed
+        return -1
 
     def _record(self, line: str, tokens: list[_Token]) -> LogRecord:
         end = tokens[-1].end
