@@ -25,6 +25,7 @@ from datetime import UTC, datetime
 from typing import ClassVar, Final
 
 from aiops_copilot.ingest.formats.base import FormatSpec
+from aiops_copilot.ingest.timeparse import infer_year
 from aiops_copilot.models import Level, LogRecord, parse_level
 
 _MONTHS: Final = "Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec"
@@ -185,8 +186,8 @@ def parse_timestamp(text: str) -> datetime | None:
                 parsed = datetime.strptime(stripped.replace(",", "."), fmt.replace(",", "."))
             except ValueError:
                 continue
-            if parsed.year == 1900:
-                parsed = parsed.replace(year=datetime.now(UTC).year)
+            if parsed.year == 1900:  # the log gave no year
+                parsed = parsed.replace(year=infer_year(parsed.month, parsed.day))
             return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
         return None
     return None
