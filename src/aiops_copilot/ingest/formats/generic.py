@@ -21,56 +21,17 @@ import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import ClassVar, Final
 
 from aiops_copilot.ingest.formats.base import FormatSpec
-from aiops_copilot.ingest.timeparse import infer_year
-from aiops_copilot.models import Level, LogRecord, parse_level
-
-_MONTHS: Final = "Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec"
-_DAYS: Final = "Mon|Tue|Wed|Thu|Fri|Sat|Sun"
-
-#: Timestamp shapes, tried in order at the current position; (regex, strptime formats or
-#: a marker for epochs). Anchored with ``match``; each must end at a token boundary.
-_TIMESTAMPS: Final[tuple[tuple[re.Pattern[str], tuple[str, ...]], ...]] = (
-    (
-        re.compile(
-            r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(?:[.,]\d{1,9})?(?:Z|[+-]\d{2}:?\d{2})?,?"
-        ),
-        (
-            "%Y-%m-%dT%H:%M:%S.%f%z",
-            "%Y-%m-%d %H:%M:%S.%f%z",
-            "%Y-%m-%dT%H:%M:%S%z",
-            "%Y-%m-%d %H:%M:%S%z",
-            "%Y-%m-%dT%H:%M:%S.%f",
-            "%Y-%m-%d %H:%M:%S.%f",
-            "%Y-%m-%dT%H:%M:%S",
-            "%Y-%m-%d %H:%M:%S",
-        ),
-    ),
-    (re.compile(r"\d{4}-\d{2}-\d{2}-\d{2}\.\d{2}\.\d{2}\.\d{1,6}"), ("%Y-%m-%d-%H.%M.%S.%f",)),
-    (
-        re.compile(r"\d{4}/\d{2}/\d{2} \d{2}:\d{2}:\d{2}(?:[.,]\d{1,6})?"),
-        ("%Y/%m/%d %H:%M:%S.%f", "%Y/%m/%d %H:%M:%S"),
-    ),
-    (re.compile(r"\d{2}/\d{2}/\d{2} \d{2}:\d{2}:\d{2}"), ("%y/%m/%d %H:%M:%S",)),
-    (re.compile(r"\d{8}-\d{1,2}:\d{1,2}:\d{1,2}:\d{1,3}"), ("%Y%m%d-%H:%M:%S:%f",)),
-    (re.compile(r"\d{6} \d{6}"), ("%y%m%d %H%M%S",)),
-    (re.compile(r"\d{2}-\d{2} \d{2}:\d{2}:\d{2}\.\d{3}"), ("%m-%d %H:%M:%S.%f",)),
-    (
-        re.compile(
-            rf"\[(?:{_DAYS}) (?:{_MONTHS}) +\d{{1,2}} \d{{2}}:\d{{2}}:\d{{2}}(?:\.\d+)? \d{{4}}\]"
-        ),
-        ("[%a %b %d %H:%M:%S.%f %Y]", "[%a %b %d %H:%M:%S %Y]"),
-    ),
-    (re.compile(r"\[\d{2}\.\d{2} \d{2}:\d{2}:\d{2}\]"), ("[%m.%d %H:%M:%S]",)),
-    (re.compile(rf"(?:{_MONTHS}) +\d{{1,2}} \d{{2}}:\d{{2}}:\d{{2}}"), ("%b %d %H:%M:%S",)),
-    (re.compile(r"\d{4}\.\d{2}\.\d{2}"), ("%Y.%m.%d",)),
-    (re.compile(r"\d{4}-\d{2}-\d{2}"), ("%Y-%m-%d",)),
-    (re.compile(r"1\d{9}(?:\.\d+)?"), ("epoch",)),
-    (re.compile(r"\d{2}:\d{2}:\d{2}(?:[.,]\d{1,6})?"), ("%H:%M:%S.%f", "%H:%M:%S")),
+from aiops_copilot.ingest.formats.header_time import (
+    TIMESTAMP_SHAPES,
+    match_timestamp,
+    parse_timestamp,
+    to_datetime,
 )
+from aiops_copilot.models import Level, LogRecord, parse_level
 
 _LEVEL_WORD: Final = re.compile(
     r"\[?(?:TRACE|DEBUG|INFO|NOTICE|WARN|WARNING|ERROR|ERR|FATAL|CRITICAL|CRIT|SEVERE|ALERT|"
@@ -96,6 +57,7 @@ class _Token:
     kind: str
     text: str
     end: int
+    match: re.Match[str] | None = None
 
 
 def _bracket_end(line: str, start: int) -> int:
@@ -137,10 +99,9 @@ def header_tokens(line: str, limit: int = _MAX_HEADER_TOKENS) -> list[_Token]:
 def _typed_token(line: str, pos: int) -> _Token:
     ch = line[pos]
     if ch.isdigit() or ch == "[" or ch.isupper():
-        for pattern, _ in _TIMESTAMPS:
-            m = pattern.match(line, pos)
-            if m is not None and _boundary(line, m.end()):
-                return _Token(TS, m.group(), m.end())
+        m = match_timestamp(line, pos)
+        if m is not None:
+            return _Token(TS, m.group(), m.end(), m)
     if ch == "[":
         end = _bracket_end(line, pos)
         if end > 0 and _boundary(line, end, ":"):
@@ -155,7 +116,7 @@ def _typed_token(line: str, pos: int) -> _Token:
     while end < n and not line[end].isspace() and line[end] != "|":
         end += 1
     text = line[pos:end]
-    if text in ("-", "--", ":", "::", "|", "-->", "->"):
+    if text in _SEPARATORS:
         return _Token(SEP, text, end)
     if text.isdigit() or (text[:1] == "-" and text[1:].isdigit()):
         return _Token(NUM, text, end)
@@ -170,30 +131,31 @@ def _boundary(line: str, end: int, extra: str = "") -> bool:
     return end >= len(line) or line[end].isspace() or line[end] in "|," + extra
 
 
-def parse_timestamp(text: str) -> datetime | None:
-    """Best-effort datetime from a header timestamp; UTC when the log gives no zone."""
-    stripped = text.rstrip(",")
-    for pattern, formats in _TIMESTAMPS:
-        if not pattern.fullmatch(stripped):
-            continue
-        for fmt in formats:
-            if fmt == "epoch":
-                try:
-                    return datetime.fromtimestamp(float(stripped), tz=UTC)
-                except (ValueError, OverflowError, OSError):
-                    return None
-            try:
-                parsed = datetime.strptime(stripped.replace(",", "."), fmt.replace(",", "."))
-            except ValueError:
-                continue
-            if parsed.year == 1900:  # the log gave no year
-                parsed = parsed.replace(year=infer_year(parsed.month, parsed.day))
-            return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-        return None
-    return None
-
-
 _PID_IN_COMPONENT: Final = re.compile(r"^(?P<name>.*?)\[(?P<pid>\d+)\]:?$")
+
+
+_UNNAMED: Final = re.compile(r"\(\?P<\w+>")
+_SKIP: Final = rf"(?:[^\s|]+\s+){{0,{_MAX_SKIP}}}?"
+_SEPARATORS: Final = frozenset({"-", "--", ":", "::", "|", "-->", "->"})
+
+
+def _field_kind(text: str, expected: str) -> str:
+    if text.isdigit() or (text[:1] == "-" and text[1:].isdigit()):
+        return NUM
+    if text in _SEPARATORS:
+        return SEP
+    if _LEVEL_WORD.fullmatch(text):
+        return LVL
+    return AWORD if expected == AWORD else WORD
+
+
+#: The last header field must be of the shape's own kind (see ``match_shape``).
+_LAST_FIELD: Final = {
+    NUM: r"(-?\d+)",
+    LVL: r"(" + _LEVEL_WORD.pattern.removesuffix(r"(?=\s|$)") + ")",
+    AWORD: r"([^\s|]+)(?=\s\s)",
+    SEP: r"(-|--|:|::|-->|->)",
+}
 
 
 class GenericParser:
@@ -201,12 +163,20 @@ class GenericParser:
 
     format_name = "generic"
 
-    def __init__(self, shape: tuple[str, ...]) -> None:
+    def __init__(self, shape: tuple[str, ...], sample: Sequence[str] = ()) -> None:
         self.shape = shape
+        self._fast: re.Pattern[str] | None = None
+        self._ts_shapes: dict[int, re.Pattern[str]] = {}
+        if shape:
+            self._compile(sample)
 
     def parse(self, line: str) -> LogRecord | None:
         if not self.shape or not line or line[0].isspace():
             return None
+        if self._fast is not None:
+            m = self._fast.match(line)
+            if m is not None:
+                return self._record(line, self._fast_tokens(m))
         tokens = header_tokens(line, len(self.shape) + _MAX_SKIP)
         kinds = [t.kind for t in tokens]
         consumed = match_shape(kinds, self.shape)
@@ -215,6 +185,68 @@ class GenericParser:
             if consumed <= 0:
                 return None
         return self._record(line, tokens[:consumed])
+
+    def _compile(self, sample: Sequence[str]) -> None:
+        """One anchored regex for this source's header: the hot path is a single ``match``.
+
+        Built from the sample lines that fit the shape exactly: the timestamp shape and the
+        separator texts they use at each position. Lines it does not match take the token by
+        token path, so the regex only ever speeds things up.
+        """
+        ts_seen: dict[int, Counter[int]] = {}
+        sep_seen: dict[int, set[str]] = {}
+        for line in sample:
+            if not line or line[0].isspace():
+                continue
+            tokens = header_tokens(line, len(self.shape))
+            if [t.kind for t in tokens] != list(self.shape):
+                continue
+            for i, token in enumerate(tokens):
+                if token.kind == TS and token.match is not None:
+                    ts_seen.setdefault(i, Counter())[TIMESTAMP_SHAPES.index(token.match.re)] += 1
+                elif token.kind == SEP:
+                    sep_seen.setdefault(i, set()).add(token.text)
+        last = len(self.shape) - 1
+        parts: list[str] = []
+        for i, kind in enumerate(self.shape):
+            if i > 0:
+                pipe = "|" in sep_seen.get(i, ()) or "|" in sep_seen.get(i - 1, ())
+                parts.append(r"\s*" if pipe else r"\s+")
+            if kind == TS:
+                if i not in ts_seen:
+                    return
+                ts_shape = TIMESTAMP_SHAPES[ts_seen[i].most_common(1)[0][0]]
+                self._ts_shapes[i] = ts_shape
+                parts.append(f"({_UNNAMED.sub('(?:', ts_shape.pattern)})")
+            elif kind == BR:
+                parts.append(r"(\[[^\[\]]*(?:\[[^\[\]]*\][^\[\]]*)*\])")
+            elif kind == SEP and (i == last or "|" in sep_seen.get(i, ())):
+                texts = sorted(sep_seen.get(i, {"-"}), key=len, reverse=True)
+                skip = _SKIP if i == last and "|" not in texts else ""
+                parts.append(skip + f"({'|'.join(re.escape(t) for t in texts)})")
+            elif kind == COMP:
+                parts.append((_SKIP if i == last else "") + r"([^\s|]*:)")
+            elif i == last:
+                parts.append(_LAST_FIELD[kind])
+            else:
+                parts.append(r"([^\s|]+)")
+        ends_with_pipe = self.shape[-1] == SEP and "|" in sep_seen.get(last, ())
+        self._fast = re.compile("".join(parts) + ("" if ends_with_pipe else r"(?=[\s|,]|$)"))
+
+    def _fast_tokens(self, m: re.Match[str]) -> list[_Token]:
+        tokens = []
+        for i, kind in enumerate(self.shape):
+            text = m.group(i + 1)
+            end = m.end(i + 1)
+            if kind == TS:
+                tokens.append(_Token(TS, text, end, self._ts_shapes[i].fullmatch(text.rstrip(","))))
+            elif kind in _FIELD:
+                # Free-form positions take whatever field the line has there, as the token
+                # path would classify it.
+                tokens.append(_Token(_field_kind(text, kind), text, end))
+            else:
+                tokens.append(_Token(kind, text, end))
+        return tokens
 
     def _partial(self, kinds: list[str]) -> int:
         """A line that starts like a record head (the same leading timestamp or id) but whose
@@ -241,7 +273,7 @@ class GenericParser:
         header_words: list[str] = []
         for token in tokens:
             if token.kind == TS and timestamp is None:
-                timestamp = parse_timestamp(token.text)
+                timestamp = to_datetime(token.match) if token.match else parse_timestamp(token.text)
             elif token.kind == LVL and level is Level.UNKNOWN:
                 level = parse_level(token.text)
             elif token.kind == COMP:
@@ -277,7 +309,7 @@ class GenericFormat(FormatSpec):
     multiline: ClassVar[bool] = True
 
     def fit(self, sample: Sequence[str]) -> GenericParser:
-        return GenericParser(learn_shape(sample))
+        return GenericParser(learn_shape(sample), sample)
 
     def parse(self, line: str) -> LogRecord | None:
         """Unfitted use: the line's own header shape, trimmed to its last terminal token."""
