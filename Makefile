@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-dev
 STAMP_RUN := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck bench bench-accuracy bench-throughput clean
+.PHONY: demo test lint bench bench-accuracy bench-throughput bench-pipeline clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -31,7 +31,7 @@ lint: $(STAMP)
 test: lint
 	$(BIN)/pytest
 
-bench: bench-accuracy bench-throughput
+bench: bench-accuracy bench-throughput bench-pipeline
 
 bench-accuracy: $(STAMP)
 	$(BIN)/python bench/loghub_accuracy.py --write docs/benchmarks.md
@@ -41,3 +41,6 @@ bench-throughput: $(STAMP)
 
 clean:
 	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache .mypy_cache .ruff_cache
+
+bench-pipeline: $(STAMP)
+	$(BIN)/python bench/pipeline.py --write docs/benchmarks.md
