@@ -162,3 +162,11 @@ def test_table_shows_brackets_literally(run_cli, tmp_path: Path) -> None:  # typ
     )
     result = run_cli("templates", str(log), env={"COLUMNS": "200"})
     assert "Bye Bye [preauth]" in result.stdout
+
+
+def test_access_log_statuses_are_separate_templates(run_cli) -> None:  # type: ignore[no-untyped-def]
+    result = run_cli("templates", "--format", "json", str(EXAMPLES / "nginx" / "access.log"))
+    templates = [row["template"] for row in json.loads(result.stdout)]
+    assert any(t.endswith("status=502") for t in templates)
+    assert any(t.endswith("status=200") for t in templates)
+    assert not any("status=<*>" in t for t in templates)

@@ -165,3 +165,17 @@ def test_grouping_accuracy_floor_on_shipped_loghub_samples() -> None:
     for ga in results.values():
         groups["ok" if ga >= 0.6 else "bad"] += 1
     assert groups["bad"] <= 1, results
+
+
+def test_identity_fields_are_never_generalised() -> None:
+    miner = TemplateMiner()
+    ok = [
+        miner.add(f"GET /api/{p} HTTP/1.1", identity={"status": s})
+        for p in ("a", "b", "c", "d")
+        for s in (200, 404, 502, 503)
+    ]
+    templates = {c.resolve().template for c in ok}
+    assert templates == {f"GET <PATH> HTTP/1.1 status={s}" for s in (200, 404, 502, 503)}
+    assert miner.match("GET /api/z HTTP/1.1", identity={"status": 502}) is not None
+    found = miner.match("GET /api/z HTTP/1.1", identity={"status": 502})
+    assert found is not None and found.template.endswith("status=502")

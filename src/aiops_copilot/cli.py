@@ -27,6 +27,7 @@ from aiops_copilot.ingest.sources import total_size
 from aiops_copilot.logs import setup_logging
 from aiops_copilot.models import LogRecord
 from aiops_copilot.parsing.miner import Cluster, MinerConfig, TemplateMiner
+from aiops_copilot.parsing.record_mining import mine_record
 from aiops_copilot.report import summary as summary_report
 from aiops_copilot.report import templates as templates_report
 
@@ -193,7 +194,7 @@ def analyze(
         miner = _miner(loaded)
         levels: dict[str, int] = {}
         for record in _records(run, options, loaded):
-            miner.add(record.message, fields=_mined_fields(record), timestamp=record.timestamp)
+            mine_record(miner, record)
             name = record.level.name
             levels[name] = levels.get(name, 0) + 1
         _save_state(loaded, miner)
@@ -229,9 +230,7 @@ def templates(
         miner = _miner(loaded)
         assignments: list[tuple[Cluster, int]] = []
         for record in _records(run, options, loaded):
-            cluster = miner.add(
-                record.message, fields=_mined_fields(record), timestamp=record.timestamp
-            )
+            cluster = mine_record(miner, record)
             if jsonl:
                 assignments.append((cluster, max(1, record.end_line - record.line_no + 1)))
         _save_state(loaded, miner)
@@ -279,14 +278,6 @@ def config_show(
     for key, value, origin in items:
         shown = escape(f"{key:<{width}} = {value!r:<24}")
         console.print(f"{shown} [dim]# {escape(origin)}[/dim]", highlight=False)
-
-
-_STRUCTURED_FORMATS = frozenset({"json", "logfmt", "k8s_docker_json"})
-
-
-def _mined_fields(record: LogRecord) -> dict[str, Any] | None:
-    """Structured records are mined per field: their keys are part of the template."""
-    return record.fields if record.format in _STRUCTURED_FORMATS and record.fields else None
 
 
 def _save_state(loaded: LoadedConfig, miner: TemplateMiner) -> None:

@@ -135,6 +135,7 @@ class _Family:
     fid: int
     tokens: list[str]
     route: tuple[int, str] = (0, "")
+    literal_from: int = 0
     anchors: tuple[tuple[int, int, str], ...] = ()
     pending: list[int] = field(default_factory=list)
     values: dict[int, set[str]] = field(default_factory=dict)
@@ -191,11 +192,19 @@ class TemplateMiner:
 
     # -- public API ---------------------------------------------------------------------------
 
-    def tokenize(self, message: str, fields: Mapping[str, Any] | None = None) -> list[str]:
-        """Masked tokens of a message; structured fields add ``key=<*>`` tokens (keys fixed)."""
+    def tokenize(
+        self,
+        message: str,
+        fields: Mapping[str, Any] | None = None,
+        identity: Mapping[str, Any] | None = None,
+    ) -> list[str]:
+        """Masked tokens of a message; structured fields add ``key=<*>`` tokens (keys fixed,
+        values vary); identity fields add ``key=value`` tokens kept literally, last."""
         tokens = self.masker.mask_tokens(mask_phrases(message).split()[: self.config.max_tokens])
         if fields:
             tokens.extend(f"{key}={WILDCARD}" for key in sorted(fields))
+        if identity:
+            tokens.extend(f"{key}={identity[key]}" for key in sorted(identity))
         return tokens
 
     def add(
@@ -203,15 +212,17 @@ class TemplateMiner:
         message: str,
         *,
         fields: Mapping[str, Any] | None = None,
+        identity: Mapping[str, Any] | None = None,
         timestamp: datetime | None = None,
     ) -> Cluster:
         """Mine one message and return the cluster it joined (possibly new).
 
-        The cluster may later be merged into another one when a position turns out to be a
-        variable; :meth:`Cluster.resolve` follows such merges.
+        ``identity`` holds fields whose values make a different event (an HTTP status: a 502
+        is not a 200); they are never generalised. The cluster may later be merged into another
+        one when a position turns out to be a variable; :meth:`Cluster.resolve` follows merges.
         """
-        tokens = self.tokenize(message, fields)
-        cluster = self._add_tokens(tokens)
+        tokens = self.tokenize(message, fields, identity)
+        cluster = self._add_tokens(tokens, len(tokens) - len(identity or ()))
         self.lines_seen += 1
         cluster.count += 1
         if not cluster.example:
@@ -223,15 +234,20 @@ class TemplateMiner:
                 cluster.last_seen = timestamp
         return cluster
 
-    def match(self, message: str, fields: Mapping[str, Any] | None = None) -> Cluster | None:
+    def match(
+        self,
+        message: str,
+        fields: Mapping[str, Any] | None = None,
+        identity: Mapping[str, Any] | None = None,
+    ) -> Cluster | None:
         """Find the cluster a message belongs to without learning from it (inference only)."""
-        tokens = self.tokenize(message, fields)
+        tokens = self.tokenize(message, fields, identity)
         cached = self._sequence_cache.get(tuple(tokens))
         if cached is not None:
             cached = cached.resolve()
             if cached.cid in self._clusters:
                 return cached
-        family = self._best_family(tokens)
+        family = self._best_family(tokens, len(tokens) - len(identity or ()))
         if family is None:
             return None
         key = tuple(tokens[p] for p in family.pending)
@@ -256,7 +272,7 @@ class TemplateMiner:
 
     # -- mining -------------------------------------------------------------------------------
 
-    def _add_tokens(self, tokens: list[str]) -> Cluster:
+    def _add_tokens(self, tokens: list[str], literal_from: int) -> Cluster:
         key = tuple(tokens)
         cached = self._sequence_cache.get(key)
         if cached is not None:
@@ -264,9 +280,9 @@ class TemplateMiner:
             if cached.cid in self._clusters:
                 self._clusters.move_to_end(cached.cid)
                 return cached
-        family = self._best_family(tokens)
+        family = self._best_family(tokens, literal_from)
         if family is None:
-            family = self._new_family(tokens)
+            family = self._new_family(tokens, literal_from)
         else:
             self._generalise(family, tokens)
         child_key = tuple(tokens[p] for p in family.pending)
@@ -287,14 +303,16 @@ class TemplateMiner:
         first = tokens[0]
         return (len(tokens), WILDCARD if "<" in first and ">" in first else first)
 
-    def _best_family(self, tokens: list[str]) -> _Family | None:
+    def _best_family(self, tokens: list[str], literal_from: int) -> _Family | None:
         route = self._route(tokens)
         threshold = self.config.similarity
         scan = self.config.max_scan
-        found = self._best_in(self._index.get(route, _NO_FAMILIES)[-scan:], tokens, threshold)
+        found = self._best_in(
+            self._index.get(route, _NO_FAMILIES)[-scan:], tokens, threshold, literal_from
+        )
         if found is None and route[1] != WILDCARD:
             wild = self._index.get((route[0], WILDCARD), _NO_FAMILIES)
-            found = self._best_in(wild[-scan:], tokens, threshold)
+            found = self._best_in(wild[-scan:], tokens, threshold, literal_from)
         if found is None and len(tokens) > 1:
             # Lines whose first word differs (a variable Drain's tree cannot see) still meet
             # their family, on stronger evidence, among families sharing the second or the last
@@ -307,6 +325,7 @@ class TemplateMiner:
                 list(candidates.values()),
                 tokens,
                 max(threshold, self.config.cross_route_similarity),
+                literal_from,
             )
         return found
 
@@ -321,7 +340,11 @@ class TemplateMiner:
         return tuple(keys)
 
     def _best_in(
-        self, candidates: list[_Family] | None, tokens: list[str], threshold: float
+        self,
+        candidates: list[_Family] | None,
+        tokens: list[str],
+        threshold: float,
+        literal_from: int,
     ) -> _Family | None:
         if not candidates:
             return None
@@ -330,7 +353,10 @@ class TemplateMiner:
         best: _Family | None = None
         best_score = threshold
         length = len(tokens)
+        literals = tokens[literal_from:]
         for family in candidates:
+            if family.literal_from != literal_from or family.tokens[literal_from:] != literals:
+                continue
             score = self._similarity(family, tokens, length, best_score)
             if score >= best_score and (best is None or score > best_score):
                 best, best_score = family, score
@@ -440,10 +466,11 @@ class TemplateMiner:
         for child in family.children.values():
             child._invalidate()
 
-    def _new_family(self, tokens: list[str]) -> _Family:
+    def _new_family(self, tokens: list[str], literal_from: int | None = None) -> _Family:
         family = _Family(
             fid=self._next_fid,
             tokens=list(tokens),
+            literal_from=len(tokens) if literal_from is None else literal_from,
             route=self._route(tokens),
             anchors=self._anchor_keys(tokens) if len(tokens) > 1 else (),
         )
@@ -503,6 +530,7 @@ class TemplateMiner:
             "families": [
                 {
                     "tokens": family.tokens,
+                    "literal_from": family.literal_from,
                     "pending": family.pending,
                     "values": {str(p): sorted(v) for p, v in family.values.items()},
                     "pinned": sorted(family.pinned),
@@ -539,7 +567,8 @@ class TemplateMiner:
         try:
             clusters: list[Cluster] = []
             for item in state["families"]:
-                family = miner._new_family([str(t) for t in item["tokens"]])
+                tokens = [str(t) for t in item["tokens"]]
+                family = miner._new_family(tokens, int(item.get("literal_from", len(tokens))))
                 family.pending = [int(p) for p in item["pending"]]
                 family.values = {int(p): {str(v) for v in vs} for p, vs in item["values"].items()}
                 family.pinned = {int(p) for p in item.get("pinned", [])}

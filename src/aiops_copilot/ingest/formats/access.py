@@ -41,6 +41,7 @@ class AccessLogFormat(FormatSpec):
     description = "nginx/Apache access log, common or combined format"
     specificity = 0.9
     multiline = False
+    identity_fields = ("status",)
 
     def parse(self, line: str) -> LogRecord | None:
         line = strip_eol(line)

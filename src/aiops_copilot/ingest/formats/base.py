@@ -30,12 +30,18 @@ class FormatSpec:
     the more specific one (nginx access over generic "timestamp level message") wins.
     ``multiline`` says whether unparsed lines after a record should be folded into it (true for
     header-based text formats, false for JSON lines, where every line stands alone).
+    ``mine_field_keys`` and ``identity_fields`` tell the miner how to treat ``fields``.
     """
 
     name: ClassVar[str] = ""
     description: ClassVar[str] = ""
     specificity: ClassVar[float] = 0.5
     multiline: ClassVar[bool] = True
+    #: Structured formats (JSON, logfmt): the record's field *keys* are part of its template.
+    mine_field_keys: ClassVar[bool] = False
+    #: Fields whose *values* make a different event (an access log's status: a 502 is not a
+    #: 200); the miner keeps them literally in the template.
+    identity_fields: ClassVar[tuple[str, ...]] = ()
 
     @property
     def format_name(self) -> str:

@@ -115,6 +115,7 @@ class JsonFormat(FormatSpec):
     description = "JSON lines with common keys (ts/level/msg/...), the rest into fields"
     specificity = 0.7
     multiline = False
+    mine_field_keys = True
 
     def parse(self, line: str) -> LogRecord | None:
         text = strip_eol(line).strip().lstrip("\ufeff")  # a BOM may survive on the first line

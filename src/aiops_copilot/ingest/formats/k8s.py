@@ -30,6 +30,7 @@ class K8sContainerFormat(FormatSpec):
     description = "Docker json-file {'log','stream','time'} and CRI '<ts> stdout F msg' lines"
     specificity = 0.9
     multiline = False
+    mine_field_keys = True
 
     def parse(self, line: str) -> LogRecord | None:
         text = strip_eol(line)

@@ -74,6 +74,7 @@ class LogfmtFormat(FormatSpec):
     description = "logfmt: 'ts=... level=info msg=\"...\" key=value'"
     specificity = 0.75
     multiline = False
+    mine_field_keys = True
 
     def parse(self, line: str) -> LogRecord | None:
         text = strip_eol(line).strip()
