@@ -228,14 +228,14 @@ def templates(
     def work() -> None:
         run = _open(paths or [])
         miner = _miner(loaded)
-        assignments: list[tuple[Cluster, int]] = []
+        per_line: list[Cluster] = []  # one reference per physical line, for --jsonl
         for record in _records(run, options, loaded):
             cluster = mine_record(miner, record)
             if jsonl:
-                assignments.append((cluster, max(1, record.end_line - record.line_no + 1)))
+                per_line.extend([cluster] * max(1, record.end_line - record.line_no + 1))
         _save_state(loaded, miner)
         if jsonl:
-            templates_report.write_jsonl(assignments, sys.stdout)
+            templates_report.write_jsonl(per_line, sys.stdout)
             return
         rows = templates_report.rows(miner, top=top)
         if output == "json":

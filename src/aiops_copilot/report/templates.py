@@ -41,14 +41,15 @@ def write_csv(table: Sequence[dict[str, Any]], out: TextIO) -> None:
         writer.writerow({k: "" if row[k] is None else row[k] for k in COLUMNS})
 
 
-def write_jsonl(assignments: Sequence[tuple[Cluster, int]], out: TextIO) -> None:
+def write_jsonl(per_line: Sequence[Cluster], out: TextIO) -> None:
     """One object per input line, in input order, with each cluster's *final* template.
 
     Clusters merge while mining, so the answer for an early line is only known at the end:
-    the caller keeps (cluster, physical line count) pairs and this resolves them.
+    the caller keeps each physical line's cluster (one reference, 8 bytes) and this resolves
+    them.
     """
     cache: dict[int, str] = {}
-    for cluster, lines in assignments:
+    for cluster in per_line:
         final = cluster.resolve()
         text = cache.get(final.cid)
         if text is None:
@@ -57,8 +58,7 @@ def write_jsonl(assignments: Sequence[tuple[Cluster, int]], out: TextIO) -> None
                 ensure_ascii=False,
             )
             cache[final.cid] = text
-        for _ in range(lines):
-            out.write(text + "\n")
+        out.write(text + "\n")
 
 
 def render_table(table: Sequence[dict[str, Any]], console: Console, *, total: int) -> None:
