@@ -208,14 +208,10 @@ def _looks_generated(core: str) -> bool:
     return digits * 4 > len(core)
 
 
-def is_placeholder(token: str) -> bool:
-    """True for ``<*>`` and the typed placeholders (``<NUM>`` ...), also inside a token."""
-    return "<" in token and ">" in token and _PLACEHOLDER_IN.search(token) is not None
-
-
-_PLACEHOLDER_IN: Final = re.compile(r"<(?:\*|[A-Z]+)>")
+#: Any placeholder, ``<*>`` or typed (``<NUM>`` ...), also inside a token (``uid=<NUM>``).
+PLACEHOLDER: Final = re.compile(r"<(?:\*|[A-Z]+)>")
 
 
 def to_wildcards(template: str) -> str:
     """Show every typed placeholder as ``<*>`` (the benchmarks' and Drain's notation)."""
-    return _PLACEHOLDER_IN.sub(WILDCARD, template)
+    return PLACEHOLDER.sub(WILDCARD, template)

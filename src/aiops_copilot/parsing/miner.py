@@ -24,15 +24,20 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from collections import OrderedDict
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Final
 
-from aiops_copilot.parsing.masking import WILDCARD, Masker, mask_phrases, to_wildcards
+from aiops_copilot.parsing.masking import (
+    PLACEHOLDER,
+    WILDCARD,
+    Masker,
+    mask_phrases,
+    to_wildcards,
+)
 
 STATE_VERSION: Final = 1
 
@@ -157,11 +162,8 @@ def _same_shape_variables(a: str, b: str) -> bool:
     ``rhost=<HOST>``): the same field with values of different kinds, so a variable."""
     if "<" not in a or "<" not in b:
         return False
-    shape_a = _PLACEHOLDER.sub("", a)
-    return shape_a == _PLACEHOLDER.sub("", b) and shape_a != a
-
-
-_PLACEHOLDER: Final = re.compile(r"<(?:\*|[A-Z]+)>")
+    shape_a = PLACEHOLDER.sub("", a)
+    return shape_a == PLACEHOLDER.sub("", b) and shape_a != a
 
 
 def _meaning_conflict(a: str, b: str) -> bool:
@@ -610,12 +612,3 @@ class TemplateMiner:
 
 def _parse_dt(value: object) -> datetime | None:
     return datetime.fromisoformat(value) if isinstance(value, str) and value else None
-
-
-def mine(
-    messages: Iterable[str], config: MinerConfig | None = None
-) -> tuple[TemplateMiner, list[int]]:
-    """Mine a batch; returns the miner and each message's cluster id, in input order."""
-    miner = TemplateMiner(config)
-    assignment = [miner.add(message).cid for message in messages]
-    return miner, assignment
