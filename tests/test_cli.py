@@ -170,3 +170,51 @@ def test_access_log_statuses_are_separate_templates(run_cli) -> None:  # type: i
     assert any(t.endswith("status=502") for t in templates)
     assert any(t.endswith("status=200") for t in templates)
     assert not any("status=<*>" in t for t in templates)
+
+
+def _run_with_terminal_stderr(args: list[str], cwd: Path) -> tuple[int, str, bytes]:
+    """Run aiops with stderr on a real pseudo-terminal (stdout stays a pipe)."""
+    import pty
+    import subprocess
+    import sys
+
+    leader, follower = pty.openpty()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AIOPS_")}
+    env.update({"HOME": str(cwd), "XDG_CONFIG_HOME": str(cwd / ".config"), "TERM": "xterm"})
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "aiops_copilot", *args],
+        stdout=subprocess.PIPE,
+        stderr=follower,
+        stdin=subprocess.DEVNULL,
+        cwd=cwd,
+        env=env,
+    )
+    os.close(follower)
+    chunks = []
+    while True:
+        try:
+            data = os.read(leader, 65536)
+        except OSError:  # the terminal closes when the child exits
+            break
+        if not data:
+            break
+        chunks.append(data)
+    stdout = proc.stdout.read() if proc.stdout else b""
+    code = proc.wait(timeout=120)
+    os.close(leader)
+    return code, stdout.decode(), b"".join(chunks)
+
+
+def test_progress_bar_only_on_a_terminal(run_cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    log = tmp_path / "big.log"
+    log.write_text("".join(f"2024-01-01 10:00:00 INFO app: event {i}\n" for i in range(300_000)))
+    code, stdout, tty_bytes = _run_with_terminal_stderr(["analyze", "--json", str(log)], tmp_path)
+    assert code == 0
+    assert json.loads(stdout)["totals"]["records"] == 300_000
+    assert b"big.log" in tty_bytes and b"\x1b[" in tty_bytes  # a live, redrawn bar
+    piped = run_cli("analyze", "--json", str(log))
+    assert piped.stderr == ""
+    quiet_code, _, quiet_bytes = _run_with_terminal_stderr(
+        ["-q", "analyze", "--json", str(log)], tmp_path
+    )
+    assert quiet_code == 0 and b"big.log" not in quiet_bytes
