@@ -24,6 +24,7 @@ from aiops_copilot.ingest.formats import format_names
 from aiops_copilot.ingest.progress import ReadProgress
 from aiops_copilot.ingest.reader import IngestRun, ReadOptions, iter_records, open_inputs
 from aiops_copilot.ingest.sources import total_size
+from aiops_copilot.knowledge.cli import kb_app
 from aiops_copilot.logs import setup_logging
 from aiops_copilot.models import LogRecord
 from aiops_copilot.parsing.miner import Cluster, MinerConfig, TemplateMiner
@@ -40,6 +41,7 @@ app = typer.Typer(
 )
 config_app = typer.Typer(help="Show the effective configuration.", no_args_is_help=True)
 app.add_typer(config_app, name="config")
+app.add_typer(kb_app, name="kb")
 
 _state: dict[str, Any] = {"verbosity": 0, "config_file": None, "quiet": False}
 T = TypeVar("T")

@@ -1,0 +1,1 @@
+"""The knowledge base: error signatures and their runbooks, as YAML data, one folder a domain."""
