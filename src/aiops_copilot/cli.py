@@ -25,6 +25,8 @@ from aiops_copilot.ingest.progress import ReadProgress
 from aiops_copilot.ingest.reader import IngestRun, ReadOptions, iter_records, open_inputs
 from aiops_copilot.ingest.sources import total_size
 from aiops_copilot.knowledge.cli import kb_app
+from aiops_copilot.knowledge.loader import load_knowledge
+from aiops_copilot.knowledge.matcher import match_templates
 from aiops_copilot.logs import setup_logging
 from aiops_copilot.models import LogRecord
 from aiops_copilot.parsing.miner import Cluster, MinerConfig, TemplateMiner
@@ -186,8 +188,13 @@ def analyze(
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
     top: Annotated[int, typer.Option("--top", help="Templates shown in the summary.")] = 10,
     state: StateOpt = None,
+    kb_paths: Annotated[
+        list[Path] | None,
+        typer.Option("--kb", help="Extra knowledge-base folder or YAML file (repeatable)."),
+    ] = None,
 ) -> None:
-    """Read logs and report what was read: sources, formats, records, templates, levels."""
+    """Read logs and report what was read: sources, formats, records, templates, levels, and
+    the known error signatures (knowledge base) seen among the templates."""
     loaded = _load({"ingest.format": log_format, "miner.state_file": state})
     options = _read_options(loaded, content_only)
 
@@ -200,7 +207,11 @@ def analyze(
             name = record.level.name
             levels[name] = levels.get(name, 0) + 1
         _save_state(loaded, miner)
-        summary = summary_report.build(run, miner, levels, top=top)
+        kb = load_knowledge(kb_paths or [])
+        for problem in kb.problems:
+            logger.warning("knowledge base: {}", problem)
+        hits = match_templates(kb, miner.clusters)
+        summary = summary_report.build(run, miner, levels, top=top, signatures=hits)
         if as_json:
             typer.echo(json.dumps(summary, indent=2, default=str))
         else:

@@ -17,6 +17,9 @@ from pydantic import ValidationError
 from aiops_copilot.knowledge.schema import Domain, Entry
 
 SHIPPED = Path(__file__).with_name("data")
+#: libyaml's safe loader when the wheel has it (several times faster), else the pure one.
+_SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+SEVERITY_ORDER = {"critical": 0, "high": 1, "medium": 2, "low": 3, "info": 4}
 
 
 @dataclass(frozen=True)
@@ -48,11 +51,13 @@ class KnowledgeBase:
     def get(self, entry_id: str) -> Entry | None:
         return self.entries.get(entry_id)
 
+    def matching_order(self) -> list[Entry]:
+        """Entries most severe first (ties by id), the order in which to try them."""
+        return sorted(self.entries.values(), key=lambda e: (SEVERITY_ORDER[e.severity], e.id))
+
     def matching(self, text: str) -> list[Entry]:
         """Entries whose signature recognises ``text``, most severe first."""
-        order = {"critical": 0, "high": 1, "medium": 2, "low": 3, "info": 4}
-        found = [e for e in self.entries.values() if e.matches(text)]
-        return sorted(found, key=lambda e: (order[e.severity], e.id))
+        return [e for e in self.matching_order() if e.matches(text)]
 
 
 def load_knowledge(extra_paths: Sequence[Path] = (), *, shipped: bool = True) -> KnowledgeBase:
@@ -76,7 +81,7 @@ def _yaml_files(root: Path) -> Iterable[Path]:
 
 def _load_file(kb: KnowledgeBase, path: Path, *, replace: bool) -> None:
     try:
-        documents = yaml.safe_load(path.read_text(encoding="utf-8"))
+        documents = yaml.load(path.read_text(encoding="utf-8"), Loader=_SAFE_LOADER)
     except (yaml.YAMLError, OSError, UnicodeDecodeError) as exc:
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         kb.problems.append(LoadProblem(str(path), f"not readable YAML: {first}"))
@@ -104,7 +109,8 @@ def _load_file(kb: KnowledgeBase, path: Path, *, replace: bool) -> None:
                 )
             )
             continue
-        if entry.id in kb.entries and not replace:
+        shipped_before = entry.id in kb.sources and kb.sources[entry.id].is_relative_to(SHIPPED)
+        if entry.id in kb.entries and not (replace and shipped_before):
             kb.problems.append(
                 LoadProblem(
                     f"{where} ({entry.id})", f"duplicate id (also in {kb.sources[entry.id]})"

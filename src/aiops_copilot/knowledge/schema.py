@@ -47,8 +47,8 @@ class Match(BaseModel):
     """How an entry recognises a line: a regex, keywords, or both (then both must hold).
 
     ``regex`` is searched anywhere in the message (Python ``re`` syntax); ``ignore_case`` applies
-    to it. ``keywords`` must all occur, case-insensitively; they are what a template still
-    contains after masking, so an entry can be matched once per template instead of per line.
+    to it. ``keywords`` must all occur as whole words or phrases, case-insensitively ("thing"
+    does not occur in "nothing"); they are what a template still contains after masking.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -80,16 +80,21 @@ class Match(BaseModel):
         return re.compile(self.regex, re.IGNORECASE if self.ignore_case else 0)
 
     @cached_property
-    def lowered_keywords(self) -> tuple[str, ...]:
-        return tuple(k.lower() for k in self.keywords)
+    def keyword_patterns(self) -> tuple[tuple[str, re.Pattern[str]], ...]:
+        """(lowered keyword, whole-word pattern): a substring test first, the regex to confirm."""
+        return tuple(
+            (k.lower(), re.compile(r"(?<!\w)" + re.escape(k) + r"(?!\w)", re.IGNORECASE))
+            for k in self.keywords
+        )
 
     def matches(self, text: str) -> bool:
         if self.keywords:
             lowered = text.lower()
-            if not all(k in lowered for k in self.lowered_keywords):
-                return False
-        pattern = self.pattern
-        return pattern is None or pattern.search(text) is not None
+            for keyword, pattern in self.keyword_patterns:
+                if keyword not in lowered or pattern.search(text) is None:
+                    return False
+        regex = self.pattern
+        return regex is None or regex.search(text) is not None
 
 
 class Entry(BaseModel):

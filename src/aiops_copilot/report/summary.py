@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from rich.console import Console
@@ -9,13 +10,19 @@ from rich.table import Table
 from rich.text import Text
 
 from aiops_copilot.ingest.reader import IngestRun
+from aiops_copilot.knowledge.matcher import SignatureHit
 from aiops_copilot.models import Level
 from aiops_copilot.parsing.miner import TemplateMiner
 from aiops_copilot.report.templates import rows as template_rows
 
 
 def build(
-    run: IngestRun, miner: TemplateMiner, levels: dict[str, int], *, top: int
+    run: IngestRun,
+    miner: TemplateMiner,
+    levels: dict[str, int],
+    *,
+    top: int,
+    signatures: Sequence[SignatureHit] = (),
 ) -> dict[str, Any]:
     sources = [
         {
@@ -49,6 +56,18 @@ def build(
         },
         "levels": ordered_levels,
         "top_templates": template_rows(miner, top=top),
+        "signatures": [
+            {
+                "id": hit.entry.id,
+                "domain": hit.entry.domain.value,
+                "software": hit.entry.software,
+                "severity": hit.entry.severity.value,
+                "title": hit.entry.title,
+                "count": hit.count,
+                "template_ids": list(hit.template_ids),
+            }
+            for hit in signatures
+        ],
     }
 
 
@@ -93,6 +112,15 @@ def render(summary: dict[str, Any], out: Console, err: Console) -> None:
             bar = "█" * max(1, round(30 * count / peak))
             levels.add_row(name, f"{count:,}", bar)
         out.print(levels)
+    if summary["signatures"]:
+        known = Table(title="Known error signatures seen", title_justify="left")
+        for column in ("severity", "domain", "entry", "lines", "title"):
+            known.add_column(column, justify="right" if column == "lines" else "left")
+        for hit in summary["signatures"]:
+            known.add_row(
+                hit["severity"], hit["domain"], hit["id"], f"{hit['count']:,}", Text(hit["title"])
+            )
+        out.print(known)
     if summary["top_templates"]:
         top = Table(title="Most frequent templates", title_justify="left")
         top.add_column("id", style="cyan", no_wrap=True)
