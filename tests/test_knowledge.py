@@ -174,3 +174,14 @@ def test_analyze_reports_known_signatures(run_cli, tmp_path: Path) -> None:  # t
     hits = {h["id"]: h for h in json.loads(result.stdout)["signatures"]}
     assert hits["demo-pg-clients"]["count"] == 19
     assert hits["demo-pg-clients"]["domain"] == "database"
+
+
+def test_own_entry_replaces_a_shipped_one(tmp_path: Path) -> None:
+    shipped = next(iter(SHIPPED))
+    mine = shipped.model_dump(mode="json")
+    mine["title"] = "Our own runbook for this"
+    kb = load_knowledge([write(tmp_path, shipped.domain.value, [mine])])
+    assert kb.problems == []
+    entry = kb.get(shipped.id)
+    assert entry is not None and entry.title == "Our own runbook for this"
+    assert len(kb) == len(SHIPPED)

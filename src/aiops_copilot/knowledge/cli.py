@@ -109,13 +109,14 @@ def check_entries(
     """Validate every entry and test each entry's examples against its own match."""
     kb = load_knowledge(extra or [])
     problems = check(kb)
+    if domain is not None:
+        problems = [p for p in problems if f"/{domain.value}/" in p.where]
     counts = Counter(e.domain for e in kb)
-    for domain in Domain:
-        if counts[domain] < min_per_domain:
+    for each in Domain if domain is None else [domain]:
+        if counts[each] < min_per_domain:
             problems.append(
                 LoadProblem(
-                    f"domain {domain.value}",
-                    f"{counts[domain]} entries, fewer than {min_per_domain}",
+                    f"domain {each.value}", f"{counts[each]} entries, fewer than {min_per_domain}"
                 )
             )
     summary = ", ".join(f"{d.value} {counts[d]}" for d in Domain)
