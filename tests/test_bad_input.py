@@ -23,8 +23,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from aiops_copilot.ingest import reading as reading_mod
 from aiops_copilot.ingest import sources as sources_mod
-from aiops_copilot.ingest.sources import ReadStats, Skip, Source, expand_inputs, read_lines
+from aiops_copilot.ingest.reading import ReadStats, read_lines
+from aiops_copilot.ingest.sources import Skip, Source, expand_inputs
 
 BINARY_REASON = "binary file (NUL bytes in the first 8 KiB)"
 
@@ -239,6 +241,7 @@ def test_permission_denied_simulated(tmp_path: Path, monkeypatch: pytest.MonkeyP
         return real_scandir(path)
 
     monkeypatch.setattr(sources_mod, "open", fake_open, raising=False)
+    monkeypatch.setattr(reading_mod, "open", fake_open, raising=False)
     monkeypatch.setattr(os, "scandir", fake_scandir)  # os.walk lists folders with it
     sources, skips = expand_inputs(["secret.log", "fine.log", "locked"])
     assert [s.name for s in sources] == ["fine.log"]

@@ -14,12 +14,11 @@ from pathlib import Path
 import pytest
 
 from aiops_copilot.ingest.progress import ReadProgress
+from aiops_copilot.ingest.reading import ReadStats, read_lines
 from aiops_copilot.ingest.sources import (
-    ReadStats,
     Skip,
     Source,
     expand_inputs,
-    read_lines,
     rotation_key,
     total_size,
 )

@@ -146,7 +146,7 @@ class ReadProgress:
     def sync(self, source_bytes: int) -> None:
         """Report the running byte count of the current source (e.g. ``stats.bytes``).
 
-        Convenient with :class:`~aiops_copilot.ingest.sources.ReadStats`, whose ``bytes`` is
+        Convenient with :class:`~aiops_copilot.ingest.reading.ReadStats`, whose ``bytes`` is
         exact uncompressed bytes; the counter restarts at each :meth:`set_source`.
         """
         delta = source_bytes - self._seen

@@ -17,7 +17,8 @@ from loguru import logger
 
 from aiops_copilot.ingest.detect import detect_format
 from aiops_copilot.ingest.multiline import fold_records
-from aiops_copilot.ingest.sources import ReadStats, Skip, Source, expand_inputs, read_lines
+from aiops_copilot.ingest.reading import ReadStats, read_lines
+from aiops_copilot.ingest.sources import Skip, Source, expand_inputs
 from aiops_copilot.models import LogRecord
 
 
