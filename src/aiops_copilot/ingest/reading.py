@@ -155,16 +155,21 @@ def _read_head(read: _ReadFn) -> bytes:
     return head or b""
 
 
+def _read_or_fail(read: _ReadFn, size: int) -> bytes:
+    """One read; an OSError becomes the stream error that ends the source with a message."""
+    try:
+        return read(size)
+    except OSError as exc:
+        raise _StreamError(
+            f"read error after {{lines}} lines: {os_reason(exc)}", truncated=False
+        ) from exc
+
+
 def _plain(read: _ReadFn, first: bytes) -> Iterator[bytes]:
     if first:
         yield first
     while True:
-        try:
-            data = read(_CHUNK)
-        except OSError as exc:
-            raise _StreamError(
-                f"read error after {{lines}} lines: {os_reason(exc)}", truncated=False
-            ) from exc
+        data = _read_or_fail(read, _CHUNK)
         if not data:
             return
         yield data
@@ -180,12 +185,7 @@ def _raw_chunks(read: _ReadFn, first: bytes) -> Iterator[bytes]:
     for start in range(0, len(view), _SLICE):
         yield bytes(view[start : start + _SLICE])
     while True:
-        try:
-            data = read(_SLICE)
-        except OSError as exc:
-            raise _StreamError(
-                f"read error after {{lines}} lines: {os_reason(exc)}", truncated=False
-            ) from exc
+        data = _read_or_fail(read, _SLICE)
         yield data
         if not data:
             return

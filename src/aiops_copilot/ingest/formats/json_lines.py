@@ -8,6 +8,7 @@ were used are removed and everything else goes to ``fields`` untouched, so nothi
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 
 from aiops_copilot.ingest.formats._util import level_of, strip_eol, to_int
@@ -73,18 +74,8 @@ def record_from_mapping(data: dict[str, Any], raw: str, format_name: str) -> Log
             break
     else:
         record.message = raw
-    for key in HOST_KEYS:
-        name = _scalar_name(fields.get(key))
-        if name is not None:
-            record.host = name
-            del fields[key]
-            break
-    for key in SERVICE_KEYS:
-        name = _scalar_name(fields.get(key))
-        if name is not None:
-            record.service = name
-            del fields[key]
-            break
+    record.host = _take_name(fields, HOST_KEYS)
+    record.service = _take_name(fields, SERVICE_KEYS)
     for key in PID_KEYS:
         value = fields.get(key)
         pid = value if isinstance(value, int) and not isinstance(value, bool) else None
@@ -125,3 +116,14 @@ class JsonFormat(FormatSpec):
         if data is None:
             return None
         return record_from_mapping(data, text, self.name)
+
+
+def _take_name(fields: dict[str, Any], keys: Sequence[str]) -> str | None:
+    """The first of ``keys`` holding a usable name, removed from ``fields`` (it now has a
+    dedicated place in the record)."""
+    for key in keys:
+        name = _scalar_name(fields.get(key))
+        if name is not None:
+            del fields[key]
+            return name
+    return None
