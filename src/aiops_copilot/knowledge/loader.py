@@ -55,10 +55,6 @@ class KnowledgeBase:
         """Entries most severe first (ties by id), the order in which to try them."""
         return sorted(self.entries.values(), key=lambda e: (SEVERITY_ORDER[e.severity], e.id))
 
-    def matching(self, text: str) -> list[Entry]:
-        """Entries whose signature recognises ``text``, most severe first."""
-        return [e for e in self.matching_order() if e.matches(text)]
-
 
 def load_knowledge(extra_paths: Sequence[Path] = (), *, shipped: bool = True) -> KnowledgeBase:
     """Load the shipped entries and any extra folders; problems are collected, not raised."""

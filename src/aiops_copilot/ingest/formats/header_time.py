@@ -9,10 +9,17 @@ tens of microseconds a line, which at millions of lines is most of the parsing t
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import datetime
 from typing import Final
 
-from aiops_copilot.ingest.timeparse import MONTHS, infer_year
+from aiops_copilot.ingest.timeparse import (
+    MONTHS,
+    build,
+    fraction_to_us,
+    from_epoch,
+    infer_year,
+    zone,
+)
 
 _MONTH_NAMES: Final = "Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec"
 _DAY_NAMES: Final = "Mon|Tue|Wed|Thu|Fri|Sat|Sun"
@@ -61,36 +68,30 @@ def to_datetime(m: re.Match[str]) -> datetime | None:
     """A timezone-aware datetime (UTC when the log names no zone), or None for a time of day
     alone (it cannot be placed on a calendar) or impossible values."""
     g = m.groupdict()
-    try:
-        if g.get("e"):
-            return datetime.fromtimestamp(float(g["e"]), tz=UTC)
-        if g.get("d") is None:
-            return None
-        month = int(g["m"]) if g.get("m") else MONTHS[g["b"].lower()]
-        day = int(g["d"])
-        if g.get("Y"):
-            year = int(g["Y"])
-        elif g.get("y"):
-            year = 2000 + int(g["y"])
-        else:
-            year = infer_year(month, day)
-        fraction = g.get("f") or ""
-        micro = int(fraction[:6].ljust(6, "0")) if fraction else 0
-        if g.get("H") is None:
-            return datetime(year, month, day, tzinfo=UTC)
-        return datetime(
-            year, month, day, int(g["H"]), int(g["M"]), int(g["S"]), micro, tzinfo=_zone(g.get("z"))
-        )
-    except (ValueError, KeyError, OverflowError, OSError):
+    if g.get("e"):
+        return from_epoch(float(g["e"]))
+    if g.get("d") is None:
         return None
-
-
-def _zone(text: str | None) -> timezone:
-    if not text or text == "Z":
-        return UTC
-    sign = -1 if text[0] == "-" else 1
-    digits = text[1:].replace(":", "")
-    return timezone(sign * timedelta(hours=int(digits[:2]), minutes=int(digits[2:4])))
+    month = int(g["m"]) if g.get("m") else MONTHS[g["b"].lower()]
+    day = int(g["d"])
+    if g.get("Y"):
+        year = int(g["Y"])
+    elif g.get("y"):
+        year = 2000 + int(g["y"])
+    else:
+        year = infer_year(month, day)
+    if g.get("H") is None:
+        return build(year, month, day)
+    return build(
+        year,
+        month,
+        day,
+        int(g["H"]),
+        int(g["M"]),
+        int(g["S"]),
+        fraction_to_us(g.get("f")),
+        zone(g.get("z")),
+    )
 
 
 def parse_timestamp(text: str) -> datetime | None:
