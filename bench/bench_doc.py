@@ -3,11 +3,24 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 HEADER = (
     "# Benchmarks\n\nEvery figure here is written by a script in `bench/`; re-run it to refresh.\n"
 )
+
+
+def markdown_table(header: Sequence[str], rows: Iterable[Sequence[object]]) -> list[str]:
+    """A Markdown table; the first column left-aligned, the others right-aligned (figures).
+    Integers get thousands separators."""
+    lines = ["| " + " | ".join(header) + " |", "|---|" + "---:|" * (len(header) - 1)]
+    for row in rows:
+        cells = [
+            f"{c:,}" if isinstance(c, int) and not isinstance(c, bool) else str(c) for c in row
+        ]
+        lines.append("| " + " | ".join(cells) + " |")
+    return lines
 
 
 def update_section(path: Path, name: str, body: str) -> None:

@@ -83,7 +83,7 @@ def main() -> int:
         print("HDFS.gz", result, file=sys.stderr)
     print(json.dumps([{"case": case, **r} for case, r in rows], indent=2))
     if args.write:
-        from bench_doc import update_section
+        from bench_doc import markdown_table, update_section
 
         text = [
             f"`aiops -q analyze --json FILE` on about {args.lines:,} raw lines per case (a "
@@ -91,15 +91,32 @@ def main() -> int:
             "mine. Peak RSS is the child's maximum resident set. Command: `python "
             "bench/pipeline.py --write docs/benchmarks.md`.",
             "",
-            "| case | format | lines | records | templates | seconds | lines/s | peak RSS (MiB) |",
-            "|---|---|---:|---:|---:|---:|---:|---:|",
+            *markdown_table(
+                (
+                    "case",
+                    "format",
+                    "lines",
+                    "records",
+                    "templates",
+                    "seconds",
+                    "lines/s",
+                    "peak RSS (MiB)",
+                ),
+                (
+                    (
+                        case,
+                        ", ".join(map(str, r["formats"])),
+                        r["lines"],
+                        r["records"],
+                        r["templates"],
+                        r["seconds"],
+                        r["lines_per_s"],
+                        r["peak_rss_mib"],
+                    )
+                    for case, r in rows
+                ),
+            ),
         ]
-        for case, r in rows:
-            text.append(
-                f"| {case} | {', '.join(r['formats'])} | {r['lines']:,} | {r['records']:,} | "
-                f"{r['templates']:,} | {r['seconds']} | {r['lines_per_s']:,} | "
-                f"{r['peak_rss_mib']} |"
-            )
         update_section(args.write, "pipeline", "\n".join(text))
     return 0
 

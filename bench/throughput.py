@@ -103,6 +103,16 @@ def run_in_child(target: object, path: Path) -> dict[str, object]:
     return result
 
 
+def _miner_table(results: list[dict[str, object]]) -> list[str]:
+    from bench_doc import markdown_table
+
+    columns = ("name", "lines", "seconds", "lines_per_s", "templates", "peak_rss_mib")
+    return markdown_table(
+        ("miner", "lines", "seconds", "lines/s", "templates", "peak RSS (MiB)"),
+        ([r[c] for c in columns] for r in results),
+    )
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--lines", type=int, default=1_000_000)
@@ -134,14 +144,8 @@ def main() -> int:
             f"Python {platform.python_version()}. Command: `python bench/throughput.py --write "
             f"docs/benchmarks.md`.",
             "",
-            "| miner | lines | seconds | lines/s | templates | peak RSS (MiB) |",
-            "|---|---:|---:|---:|---:|---:|",
+            *_miner_table(results),
         ]
-        for r in results:
-            lines.append(
-                f"| {r['name']} | {r['lines']:,} | {r['seconds']} | {r['lines_per_s']:,} | "
-                f"{r['templates']:,} | {r['peak_rss_mib']} |"
-            )
         lines.append("")
         lines.append(f"Speed-up over Drain3: **{ratio:.2f}×**.")
         lines += [
@@ -149,14 +153,9 @@ def main() -> int:
             f"Adversarial input: {args.unique_lines:,} lines of random words, no template "
             "repeats (every line is a new cluster; bounds the cost of a miss):",
             "",
-            "| miner | lines | seconds | lines/s | templates | peak RSS (MiB) |",
-            "|---|---:|---:|---:|---:|---:|",
+            *_miner_table(unique),
         ]
-        for r in unique:
-            lines.append(
-                f"| {r['name']} | {r['lines']:,} | {r['seconds']} | {r['lines_per_s']:,} | "
-                f"{r['templates']:,} | {r['peak_rss_mib']} |"
-            )
+
         from bench_doc import update_section
 
         update_section(args.write, "throughput", "\n".join(lines))
