@@ -8,8 +8,48 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from enum import IntEnum
+from enum import IntEnum, StrEnum
 from typing import Any
+
+
+class Domain(StrEnum):
+    """The six specialities an incident is routed to, one fixer agent each."""
+
+    DATABASE = "database"
+    NETWORK = "network"
+    APPLICATION = "application"
+    SECURITY = "security"
+    INFRASTRUCTURE = "infrastructure"
+    INTEGRATION = "integration"
+
+
+class Severity(StrEnum):
+    """How bad an incident is, as reported (``critical`` worst, ``info`` a note)."""
+
+    CRITICAL = "critical"
+    HIGH = "high"
+    MEDIUM = "medium"
+    LOW = "low"
+    INFO = "info"
+
+    @property
+    def rank(self) -> int:
+        """Higher is worse: info 0 ... critical 4, for comparisons and sorting."""
+        return _SEVERITY_RANK[self]
+
+    @classmethod
+    def from_rank(cls, rank: int) -> Severity:
+        return _SEVERITY_BY_RANK[max(0, min(4, rank))]
+
+
+_SEVERITY_RANK = {"info": 0, "low": 1, "medium": 2, "high": 3, "critical": 4}
+_SEVERITY_BY_RANK = {
+    0: Severity.INFO,
+    1: Severity.LOW,
+    2: Severity.MEDIUM,
+    3: Severity.HIGH,
+    4: Severity.CRITICAL,
+}
 
 
 class Level(IntEnum):
@@ -139,3 +179,162 @@ class LogRecord:
     @property
     def is_multiline(self) -> bool:
         return self.end_line > self.line_no
+
+
+@dataclass(frozen=True, slots=True)
+class LineRef:
+    """One log record cited as evidence: where it is and what it said."""
+
+    source: str
+    line_no: int
+    end_line: int
+    text: str
+    timestamp: datetime | None = None
+
+    @property
+    def location(self) -> str:
+        span = f"{self.line_no}" if self.end_line <= self.line_no else f"{self.line_no}-{self.end_line}"
+        return f"{self.source}:{span}"
+
+
+class SignalKind(StrEnum):
+    """Why a template looked wrong. Each detector emits one kind."""
+
+    SEVERITY = "severity"  # ERROR/FATAL level, HTTP 5xx, a non-zero exit
+    SIGNATURE = "signature"  # a known error from the knowledge base
+    NOVELTY = "novelty"  # a template new or rare against the baseline
+    BURST = "burst"  # a template's rate jumped against its own history
+    SESSION = "session"  # a session (block/request/trace id) broke its usual sequence
+
+
+@dataclass(slots=True)
+class Signal:
+    """One detector's finding about one template, with a score in 0..1 and a reason in words."""
+
+    kind: SignalKind
+    template_id: str
+    score: float
+    reason: str
+    severity: Severity
+    entry_id: str | None = None
+    count: int = 0
+    first_seen: datetime | None = None
+    last_seen: datetime | None = None
+
+
+@dataclass(slots=True)
+class Classification:
+    """The classifier's scores for the six domains and the reasons behind each score."""
+
+    scores: dict[Domain, float]
+    reasons: dict[Domain, list[str]]
+
+    @property
+    def ranked(self) -> list[tuple[Domain, float]]:
+        return sorted(self.scores.items(), key=lambda item: (-item[1], item[0].value))
+
+    @property
+    def top(self) -> Domain:
+        return self.ranked[0][0]
+
+
+class HypothesisStatus(StrEnum):
+    SUPPORTED = "supported"  # the evidence points to it
+    POSSIBLE = "possible"  # nothing rules it in or out
+    RULED_OUT = "ruled_out"  # the evidence contradicts it
+
+
+@dataclass(slots=True)
+class Hypothesis:
+    """A candidate cause, ranked, with what in the evidence rules it in or out."""
+
+    cause: str
+    status: HypothesisStatus
+    because: str
+    score: float = 0.0
+    checks: list[str] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class Diagnosis:
+    """What a fixer agent concluded about an incident, and what it rests on."""
+
+    agent: str
+    title: str
+    root_cause: str
+    confidence: float
+    hypotheses: list[Hypothesis] = field(default_factory=list)
+    remediation: list[str] = field(default_factory=list)
+    commands: list[str] = field(default_factory=list)
+    references: list[str] = field(default_factory=list)
+    evidence: list[LineRef] = field(default_factory=list)
+    facts: dict[str, Any] = field(default_factory=dict)
+    entry_ids: list[str] = field(default_factory=list)
+    second_opinion: str | None = None
+
+
+@dataclass(slots=True)
+class TemplateRef:
+    """A template as an incident cites it."""
+
+    template_id: str
+    template: str
+    count: int
+    example: str
+
+
+@dataclass(slots=True)
+class Incident:
+    """Signals grouped into one problem: what, when, where, the lines behind it, and why grouped.
+
+    ``fingerprint`` is stable across runs for the same kind of problem (signature or template,
+    service, the variables that matter), so history and feedback can key on it.
+    """
+
+    id: str
+    fingerprint: str
+    title: str
+    severity: Severity
+    score: float
+    signals: list[Signal]
+    templates: list[TemplateRef]
+    count: int
+    first_seen: datetime | None
+    last_seen: datetime | None
+    hosts: list[str] = field(default_factory=list)
+    services: list[str] = field(default_factory=list)
+    sources: list[str] = field(default_factory=list)
+    formats: list[str] = field(default_factory=list)
+    lines: list[LineRef] = field(default_factory=list)
+    entities: dict[str, int] = field(default_factory=dict)
+    entry_ids: list[str] = field(default_factory=list)
+    grouped_because: list[str] = field(default_factory=list)
+    #: Timeline: epoch minute -> records, for charts and bursts.
+    minutes: dict[int, int] = field(default_factory=dict)
+    #: Linked incidents: ids of the incidents this one causes (symptoms), or is caused by.
+    symptoms: list[str] = field(default_factory=list)
+    caused_by: str | None = None
+    classification: Classification | None = None
+    diagnosis: Diagnosis | None = None
+
+    @property
+    def template_ids(self) -> list[str]:
+        return [t.template_id for t in self.templates]
+
+    @property
+    def text(self) -> str:
+        """All the text a classifier or fixer may search: templates and evidence lines."""
+        parts = [t.example for t in self.templates] + [ref.text for ref in self.lines]
+        return "\n".join(parts)
+
+
+@dataclass(slots=True)
+class AnalysisResult:
+    """What one analysis produced: the ranked incidents and a summary of what was read."""
+
+    incidents: list[Incident]
+    #: Sources, skipped inputs, totals, levels, top templates, signatures (see report.summary),
+    #: plus ``detection``: per-signal-kind counts and the noise suppressed.
+    summary: dict[str, Any]
+    #: Signals too weak to raise an incident on their own, kept for the curious.
+    observations: list[Signal] = field(default_factory=list)

@@ -8,9 +8,10 @@ regex or a typo in a domain would silently stop a fixer from ever seeing its evi
 from __future__ import annotations
 
 import re
-from enum import StrEnum
 from functools import cached_property
 from typing import Annotated
+
+from aiops_copilot.models import Domain, Severity
 
 from pydantic import (
     BaseModel,
@@ -20,23 +21,6 @@ from pydantic import (
     field_validator,
     model_validator,
 )
-
-
-class Domain(StrEnum):
-    DATABASE = "database"
-    NETWORK = "network"
-    APPLICATION = "application"
-    SECURITY = "security"
-    INFRASTRUCTURE = "infrastructure"
-    INTEGRATION = "integration"
-
-
-class Severity(StrEnum):
-    CRITICAL = "critical"
-    HIGH = "high"
-    MEDIUM = "medium"
-    LOW = "low"
-    INFO = "info"
 
 
 EntryId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9]+(?:-[a-z0-9]+)+$", max_length=80)]
