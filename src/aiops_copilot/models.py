@@ -271,6 +271,10 @@ class Diagnosis:
     facts: dict[str, Any] = field(default_factory=dict)
     entry_ids: list[str] = field(default_factory=list)
     second_opinion: str | None = None
+    #: Set when the fixer found the incident worse than its signals said (a login that
+    #: succeeded after a brute force); the orchestrator raises the incident's severity.
+    severity: Severity | None = None
+    severity_reason: str | None = None
 
 
 @dataclass(slots=True)

@@ -1,0 +1,124 @@
+"""The classifier agent: scores an incident against the six domains and says why.
+
+It scores rather than picking the first rule that fires: every piece of evidence adds weight
+to a domain — the knowledge-base signatures the incident hit (strongest), keywords in its
+templates and lines, the log formats and services it came from, and HTTP status classes — and
+the scores are normalised to sum to 1. The reasons are kept per domain, so a wrong routing can
+be understood and corrected (and, later, learned from). The weights are data
+(``knowledge/classifier.yaml``).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from aiops_copilot.knowledge.loader import KnowledgeBase
+from aiops_copilot.models import Classification, Domain, Incident, Severity
+
+WEIGHTS_FILE = Path(__file__).parent.parent / "knowledge" / "classifier.yaml"
+
+
+class KeywordRule(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    pattern: str
+    weight: float = Field(gt=0)
+
+
+class Weights(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    keywords: dict[Domain, list[KeywordRule]]
+    formats: dict[str, dict[Domain, float]] = Field(default_factory=dict)
+    services: dict[str, dict[Domain, float]] = Field(default_factory=dict)
+    signature_weight: dict[Severity, float]
+
+
+@dataclass(frozen=True)
+class _Compiled:
+    domain: Domain
+    pattern: re.Pattern[str]
+    weight: float
+    source: str
+
+
+@dataclass(frozen=True)
+class ClassifierModel:
+    weights: Weights
+    keywords: tuple[_Compiled, ...]
+
+
+def load_weights(path: Path = WEIGHTS_FILE) -> ClassifierModel:
+    try:
+        weights = Weights.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
+        compiled = tuple(
+            _Compiled(domain, re.compile(rule.pattern, re.IGNORECASE | re.MULTILINE), rule.weight, rule.pattern)
+            for domain, rules in weights.keywords.items()
+            for rule in rules
+        )
+    except (OSError, yaml.YAMLError, ValidationError, re.error) as exc:
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise ValueError(f"classifier weights {path}: {first}") from None
+    return ClassifierModel(weights, compiled)
+
+
+@lru_cache(maxsize=1)
+def shipped_model() -> ClassifierModel:
+    return load_weights()
+
+
+def classify(
+    incident: Incident, kb: KnowledgeBase, model: ClassifierModel | None = None
+) -> Classification:
+    """Scores for all six domains (summing to 1) with the reasons behind each."""
+    model = model or shipped_model()
+    raw: dict[Domain, float] = {d: 0.0 for d in Domain}
+    reasons: dict[Domain, list[str]] = {d: [] for d in Domain}
+
+    def add(domain: Domain, weight: float, reason: str) -> None:
+        raw[domain] += weight
+        reasons[domain].append(f"{reason} (+{weight:g})")
+
+    for rank, entry_id in enumerate(incident.entry_ids):
+        entry = kb.get(entry_id)
+        if entry is None:
+            continue
+        weight = model.weights.signature_weight.get(entry.severity, 1.0) * (1.0 if rank == 0 else 0.5)
+        add(entry.domain, weight, f"signature {entry.id} ({entry.software}, {entry.severity.value})")
+
+    text = incident.text
+    for rule in model.keywords:
+        found = rule.pattern.search(text)
+        if found:
+            add(rule.domain, rule.weight, f"keyword {found.group(0).strip()[:40]!r}")
+
+    for fmt in incident.formats:
+        for domain, weight in model.weights.formats.get(fmt, {}).items():
+            add(domain, weight, f"log format {fmt}")
+    for service in _service_words(incident.services):
+        for domain, weight in model.weights.services.get(service, {}).items():
+            add(domain, weight, f"service {service}")
+
+    total = sum(raw.values())
+    if total <= 0:
+        # Nothing specific: an application problem until shown otherwise (it is where unknown
+        # errors most often come from), said plainly.
+        raw[Domain.APPLICATION] = 1.0
+        reasons[Domain.APPLICATION].append("no domain-specific evidence: application by default")
+        total = 1.0
+    scores = {d: round(raw[d] / total, 3) for d in Domain}
+    return Classification(scores=scores, reasons={d: r for d, r in reasons.items()})
+
+
+def _service_words(services: Sequence[str]) -> list[str]:
+    words: list[str] = []
+    for service in services:
+        base = re.split(r"[\[/@:.\-]", service.lower(), maxsplit=1)[0]
+        if base and base not in words:
+            words.append(base)
+    return words

@@ -1,0 +1,136 @@
+"""One analysis from records to ranked, diagnosed incidents: the pipeline the CLI, and later
+the watcher and the API, all run.
+
+Records stream through the miner and the statistics collector (the only per-line work); every
+later stage — detection, grouping, classification, diagnosis — works on templates and incidents,
+so its cost does not grow with the number of lines.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from aiops_copilot.agents.orchestrator import diagnose_all
+from aiops_copilot.detect.noise import CompiledRule, noise_reason, shipped_rules
+from aiops_copilot.detect.severity import severity_signal
+from aiops_copilot.detect.signatures import signature_signals
+from aiops_copilot.detect.stats import StatsCollector, TemplateStats
+from aiops_copilot.incidents import TemplateFinding, assess, group_findings
+from aiops_copilot.ingest.reader import IngestRun
+from aiops_copilot.knowledge.loader import KnowledgeBase
+from aiops_copilot.knowledge.matcher import SignatureHit
+from aiops_copilot.models import AnalysisResult, LogRecord, Signal, SignalKind
+from aiops_copilot.parsing.miner import TemplateMiner
+from aiops_copilot.parsing.record_mining import mine_record
+from aiops_copilot.report import summary as summary_report
+
+#: A detector over the finished statistics: (templates, collector) -> signals.
+Detector = Callable[[list[TemplateStats], StatsCollector], list[Signal]]
+
+
+@dataclass
+class AnalysisOptions:
+    #: Minutes within which errors are grouped into one incident or linked as cause and symptom.
+    window_minutes: float = 5.0
+    #: Templates listed in the summary.
+    top: int = 10
+    noise_rules: tuple[CompiledRule, ...] = field(default_factory=shipped_rules)
+    #: Extra detectors (novelty, bursts, sessions) run after severity and signatures.
+    detectors: tuple[Detector, ...] = ()
+
+
+def collect(records: Iterable[LogRecord], miner: TemplateMiner) -> StatsCollector:
+    """Mine every record and gather per-template statistics: the only per-line stage."""
+    collector = StatsCollector()
+    observe = collector.observe
+    for record in records:
+        observe(record, mine_record(miner, record))
+    return collector
+
+
+def detect(
+    templates: list[TemplateStats],
+    collector: StatsCollector,
+    kb: KnowledgeBase,
+    options: AnalysisOptions,
+) -> tuple[list[TemplateFinding], Counter[str]]:
+    """Every template's signals combined into a finding; counts of what fired and was muted."""
+    signals: dict[str, list[Signal]] = {}
+
+    def add(signal: Signal | None) -> None:
+        if signal is not None:
+            signals.setdefault(signal.template_id, []).append(signal)
+
+    for item in templates:
+        add(severity_signal(item))
+    for signal in signature_signals(kb, templates):
+        add(signal)
+    for detector in options.detectors:
+        for signal in detector(templates, collector):
+            add(signal)
+    counts: Counter[str] = Counter()
+    findings: list[TemplateFinding] = []
+    for item in templates:
+        found = signals.get(item.template_id)
+        if not found:
+            continue
+        noise = noise_reason(item, options.noise_rules)
+        finding = assess(item, found, noise)
+        findings.append(finding)
+        for signal in found:
+            counts[signal.kind.value] += 1
+        if noise:
+            counts["suppressed_as_noise"] += 1
+    return findings, counts
+
+
+def analyze(
+    run: IngestRun,
+    records: Iterable[LogRecord],
+    miner: TemplateMiner,
+    kb: KnowledgeBase,
+    options: AnalysisOptions | None = None,
+) -> AnalysisResult:
+    """Read, detect, group, classify and diagnose; the result is ranked worst first."""
+    options = options or AnalysisOptions()
+    collector = collect(records, miner)
+    templates = collector.finish()
+    findings, counts = detect(templates, collector, kb, options)
+    window = timedelta(minutes=options.window_minutes)
+    incidents = diagnose_all(group_findings(findings, kb, window=window), kb)
+    hits = _signature_hits(findings, kb)
+    summary: dict[str, Any] = summary_report.build(
+        run, miner, dict(collector.levels), top=options.top, signatures=hits
+    )
+    summary["detection"] = {
+        "signals": {kind.value: counts.get(kind.value, 0) for kind in SignalKind},
+        "templates_with_signals": len(findings),
+        "suppressed_as_noise": counts.get("suppressed_as_noise", 0),
+        "sessions": len(collector.sessions),
+        "incidents": len(incidents),
+    }
+    observations = [s for f in findings if not f.alerting for s in f.signals]
+    return AnalysisResult(incidents=incidents, summary=summary, observations=observations)
+
+
+def _signature_hits(findings: list[TemplateFinding], kb: KnowledgeBase) -> list[SignatureHit]:
+    grouped: dict[str, tuple[list[str], int]] = {}
+    for finding in findings:
+        if finding.entry_id:
+            ids, count = grouped.get(finding.entry_id, ([], 0))
+            grouped[finding.entry_id] = ([*ids, finding.stats.template_id], count + finding.stats.count)
+    hits = []
+    for entry_id, (ids, count) in grouped.items():
+        entry = kb.get(entry_id)
+        if entry is not None:
+            hits.append(SignatureHit(entry, tuple(ids), count))
+    return sorted(hits, key=lambda h: (-h.entry.severity.rank, -h.count, h.entry.id))
+
+
+def default_detectors() -> tuple[Detector, ...]:
+    """The statistical detectors every analysis runs: novelty, bursts, broken sessions."""
+    return ()

@@ -1,0 +1,275 @@
+"""The default ``aiops analyze`` output: one compact rich panel per incident, worst first.
+
+Written for the on-call engineer at 3 a.m.: what broke, where, why we think so, what to do,
+and the lines that prove it. Every piece of log-derived text goes through ``Text`` (never
+markup), so a line containing ``[bold]`` or ``[/]`` prints literally, and every colour is
+doubled by a word or a mark so the report survives ``NO_COLOR``, a pipe or a ticket.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+
+from rich.console import Console, Group, RenderableType
+from rich.panel import Panel
+from rich.text import Text
+
+from aiops_copilot.models import AnalysisResult, HypothesisStatus, Incident, Severity
+from aiops_copilot.report import summary as summary_report
+from aiops_copilot.report.view import (
+    STATUS_MARK,
+    UNCLASSIFIED,
+    classifier_scores,
+    detection_line,
+    domain_of,
+    entry_ids_of,
+    evidence_of,
+    headline,
+    hypotheses_of,
+    minute_label,
+    span_words,
+    sparkline,
+    timeline,
+    title_of,
+    top_reasons,
+    when,
+)
+
+SEVERITY_STYLE: dict[Severity, str] = {
+    Severity.CRITICAL: "bold white on red",
+    Severity.HIGH: "bold red",
+    Severity.MEDIUM: "bold yellow",
+    Severity.LOW: "cyan",
+    Severity.INFO: "dim",
+}
+BORDER_STYLE: dict[Severity, str] = {
+    Severity.CRITICAL: "red",
+    Severity.HIGH: "red",
+    Severity.MEDIUM: "yellow",
+    Severity.LOW: "cyan",
+    Severity.INFO: "dim",
+}
+STATUS_STYLE: dict[HypothesisStatus, str] = {
+    HypothesisStatus.SUPPORTED: "green",
+    HypothesisStatus.POSSIBLE: "yellow",
+    HypothesisStatus.RULED_OUT: "dim",
+}
+
+#: A multi-line record (a stack trace) shows this many of its lines before "… N more".
+RECORD_LINES = 4
+_SUMMARY_KEYS = ("sources", "skipped", "totals", "levels", "top_templates", "signatures")
+
+
+def render_terminal(
+    result: AnalysisResult,
+    console: Console,
+    *,
+    err: Console | None = None,
+    evidence: int = 5,
+    hypotheses: int = 3,
+) -> None:
+    """Print the report; with no incidents, say so and show what was read instead."""
+    console.print(Text(headline(result), style="bold"), highlight=False)
+    detection = detection_line(result.summary)
+    if detection:
+        console.print(Text(f"detection: {detection}", style="dim"), highlight=False)
+    if not result.incidents:
+        console.print(Text("No incidents found.", style="bold green"), highlight=False)
+        if all(key in result.summary for key in _SUMMARY_KEYS):
+            summary_report.render(result.summary, console, err or console)
+        return
+    for number, incident in enumerate(result.incidents, start=1):
+        console.print(incident_panel(incident, number, evidence=evidence, hypotheses=hypotheses))
+
+
+def render_text(result: AnalysisResult, *, width: int = 100, color: bool = False) -> str:
+    """The terminal report as a string (``--output report.txt``, tests); plain unless ``color``."""
+    buffer = io.StringIO()
+    console = Console(
+        file=buffer,
+        width=width,
+        no_color=not color,
+        force_terminal=color,
+        color_system="standard" if color else None,
+        highlight=False,
+        emoji=False,
+    )
+    render_terminal(result, console)
+    return buffer.getvalue()
+
+
+def incident_panel(
+    incident: Incident, number: int, *, evidence: int = 5, hypotheses: int = 3
+) -> Panel:
+    """One incident: headline facts, cause, hypotheses, fix, evidence, and why grouped."""
+    parts: list[RenderableType] = [Text(title_of(incident), style="bold")]
+    parts.append(_facts(incident))
+    chart = _timeline(incident)
+    if chart is not None:
+        parts.append(chart)
+    diagnosis = incident.diagnosis
+    if diagnosis is not None:
+        parts.append(_labelled("Root cause", diagnosis.root_cause))
+        hyps = hypotheses_of(incident, hypotheses)
+        if hyps:
+            parts.append(_heading("Hypotheses"))
+            for hyp in hyps:
+                line = Text("  ")
+                line.append(
+                    f"{STATUS_MARK[hyp.status]} {hyp.status.value.replace('_', ' ')}",
+                    STATUS_STYLE[hyp.status],
+                )
+                line.append(f"  {hyp.cause}")
+                if hyp.because:
+                    line.append(f" — {hyp.because}", "dim")
+                parts.append(line)
+        if diagnosis.remediation:
+            parts.append(_heading("Remediation"))
+            parts.extend(
+                Text(f"  {i}. {step}") for i, step in enumerate(diagnosis.remediation, start=1)
+            )
+        if diagnosis.commands:
+            parts.append(_heading("Commands"))
+            parts.extend(Text(f"  $ {cmd}", style="cyan") for cmd in diagnosis.commands)
+        if diagnosis.second_opinion:
+            parts.append(_labelled("Second opinion", diagnosis.second_opinion))
+    else:
+        parts.append(Text("No fixer diagnosis; the signals that raised it:", style="italic"))
+    if incident.signals:
+        parts.extend(_signals(incident, full=diagnosis is None))
+    refs = evidence_of(incident, evidence)
+    if refs:
+        total = len(evidence_of(incident))
+        more = f" (first {len(refs)} of {total})" if total > len(refs) else ""
+        parts.append(_heading(f"Evidence{more}"))
+        for ref in refs:
+            parts.append(_evidence_line(ref.location, ref.text))
+    if incident.grouped_because:
+        parts.append(_heading("Grouped because"))
+        parts.extend(Text(f"  • {why}") for why in incident.grouped_because)
+    if incident.caused_by:
+        parts.append(_labelled("Caused by", incident.caused_by))
+    if incident.symptoms:
+        parts.append(_labelled("Symptoms", ", ".join(incident.symptoms)))
+    classifier = _classifier(incident)
+    if classifier is not None:
+        parts.append(classifier)
+    refs_and_entries = _references(incident)
+    if refs_and_entries is not None:
+        parts.append(refs_and_entries)
+    title = Text.assemble(
+        (f" {incident.severity.value.upper()} ", SEVERITY_STYLE[incident.severity]),
+        f" #{number} · {domain_of(incident) or UNCLASSIFIED}",
+    )
+    if diagnosis is not None:
+        title.append(f" · agent {diagnosis.agent} · confidence {diagnosis.confidence:.0%}")
+    return Panel(
+        Group(*parts),
+        title=title,
+        title_align="left",
+        subtitle=Text(incident.id, style="dim"),
+        subtitle_align="right",
+        border_style=BORDER_STYLE[incident.severity],
+    )
+
+
+def _facts(incident: Incident) -> Text:
+    text = Text(style="dim")
+    text.append(f"{incident.count:,} records · first {when(incident.first_seen)}")
+    text.append(f" · last {when(incident.last_seen)}")
+    for label, values in (
+        ("services", incident.services),
+        ("hosts", incident.hosts),
+        ("sources", incident.sources),
+    ):
+        if values:
+            text.append(f" · {label} {_short_list(values)}")
+    return text
+
+
+def _timeline(incident: Incident) -> Text | None:
+    line = timeline(incident.minutes, max_bins=48)
+    if line is None or len(line.counts) < 2:
+        return None
+    text = Text("timeline ", style="dim")
+    text.append(sparkline(line), style=BORDER_STYLE[incident.severity])
+    text.append(
+        f" {minute_label(line.start)} + {span_words(line.end - line.start)}"
+        f" ({line.width} min/bin, peak {line.peak:,})",
+        style="dim",
+    )
+    return text
+
+
+def _signals(incident: Incident, *, full: bool) -> list[Text]:
+    if not full:
+        kinds = ", ".join(f"{s.kind.value} {s.score:.2f}" for s in incident.signals[:6])
+        return [_labelled("Signals", kinds, style="dim")]
+    out = [_heading("Signals")]
+    for signal in incident.signals:
+        line = Text(f"  {signal.kind.value} {signal.score:.2f}", style="bold")
+        line.append(f"  {signal.reason}")
+        extra = [f"template {signal.template_id}"]
+        if signal.entry_id:
+            extra.append(f"entry {signal.entry_id}")
+        if signal.count:
+            extra.append(f"{signal.count:,} records")
+        line.append(f" ({', '.join(extra)})", style="dim")
+        out.append(line)
+    return out
+
+
+def _classifier(incident: Incident) -> Text | None:
+    scores = classifier_scores(incident.classification)
+    if not scores:
+        return None
+    text = Text("Classifier: ", style="bold dim")
+    text.append(scores, style="dim")
+    reasons = top_reasons(incident.classification)
+    if reasons:
+        text.append(f" — {'; '.join(reasons)}", style="dim")
+    return text
+
+
+def _references(incident: Incident) -> Text | None:
+    entries = entry_ids_of(incident)
+    references = incident.diagnosis.references[:3] if incident.diagnosis else []
+    if not entries and not references:
+        return None
+    text = Text(style="dim")
+    if entries:
+        text.append(f"Knowledge base: {', '.join(entries)}")
+    if references:
+        if entries:
+            text.append("\n")
+        text.append(f"References: {' · '.join(references)}")
+    return text
+
+
+def _evidence_line(location: str, raw: str) -> Text:
+    lines = raw.splitlines() or [""]
+    shown = lines[:RECORD_LINES]
+    text = Text("  ")
+    text.append(location, style="cyan")
+    text.append("  ")
+    text.append("\n      ".join(shown))
+    if len(lines) > len(shown):
+        text.append(f"\n      … {len(lines) - len(shown)} more lines", style="dim")
+    return text
+
+
+def _heading(label: str) -> Text:
+    return Text(label, style="bold")
+
+
+def _labelled(label: str, value: str, style: str = "") -> Text:
+    text = Text(f"{label}: ", style="bold")
+    text.append(value, style=style)
+    return text
+
+
+def _short_list(values: Sequence[str], limit: int = 4) -> str:
+    if len(values) <= limit:
+        return ", ".join(values)
+    return f"{', '.join(values[:limit])} +{len(values) - limit} more"
