@@ -78,7 +78,9 @@ def detect(
         found = signals.get(item.template_id)
         if not found:
             continue
-        noise = noise_reason(item, options.noise_rules)
+        # A known signature of medium or worse is never routine, whatever the line looks like.
+        known = any(s.kind is SignalKind.SIGNATURE and s.severity.rank >= 2 for s in found)
+        noise = None if known else noise_reason(item, options.noise_rules)
         finding = assess(item, found, noise)
         findings.append(finding)
         for signal in found:

@@ -16,6 +16,7 @@ Ranking puts the worst first: severity (a cause carries its symptoms' severity),
 from __future__ import annotations
 
 import hashlib
+import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -24,10 +25,13 @@ from pathlib import PurePath
 
 from aiops_copilot.detect.stats import TemplateStats
 from aiops_copilot.knowledge.loader import KnowledgeBase
-from aiops_copilot.models import Domain, Incident, LineRef, Severity, Signal, SignalKind, TemplateRef
+from aiops_copilot.models import Domain, Incident, Level, LineRef, Severity, Signal, SignalKind, TemplateRef
 
 #: Signal strength below which a template is only an observation, never an incident.
 ALERT_THRESHOLD = 0.35
+_RETRYING = re.compile(r"\bretr(?:y|ying|ies)\b|\battempt \d+", re.IGNORECASE)
+#: Warnings with a known signature become a medium incident after this many.
+WARNING_PERSISTS = 20
 #: Most evidence lines kept on an incident.
 MAX_LINES = 30
 #: Which domain's problem is the likelier cause when two known problems coincide: resources fail
@@ -72,6 +76,13 @@ def assess(stats: TemplateStats, signals: list[Signal], noise: str | None) -> Te
         severity = signature.severity
         if severity is Severity.INFO:
             score = min(score, signature.score)
+        elif stats.max_level <= Level.WARNING and _RETRYING.search(stats.example):
+            # The software itself only warned (a retry that may well have worked): a known
+            # signature is then an advisory unless it kept happening.
+            cap = Severity.MEDIUM if stats.count >= WARNING_PERSISTS else Severity.LOW
+            if severity.rank > cap.rank:
+                severity = cap
+                score = min(score, 0.3 if cap is Severity.LOW else score)
     else:
         severity = max((s.severity for s in ordered), key=lambda s: s.rank, default=Severity.INFO)
         if not any(s.kind is SignalKind.SEVERITY for s in ordered):

@@ -30,14 +30,38 @@ def first_match(entries: Sequence[Entry], text: str) -> Entry | None:
     return None
 
 
+def texts_of(item: TemplateStats) -> list[str]:
+    """What a signature is tried on: the example message, its structured error details, and
+    the raw lines as written (formats strip parts of a line into fields — nginx's
+    ``client: 1.2.3.4`` — that a signature may name), first and latest."""
+    texts = [item.example]
+    if item.detail:
+        texts.append(f"{item.example} {item.detail}")
+    lines = item.lines
+    for ref in (lines[0], lines[-1]) if lines else ():
+        if ref.text not in texts:
+            texts.append(ref.text)
+    return texts
+
+
+def best_entry(entries: Sequence[Entry], texts: Sequence[str]) -> Entry | None:
+    """The most severe entry matching any of the texts (entries come most severe first)."""
+    found: list[Entry] = []
+    for text in texts:
+        entry = first_match(entries, text)
+        if entry is not None:
+            found.append(entry)
+    if not found:
+        return None
+    return min(found, key=entries.index)
+
+
 def signature_signals(kb: KnowledgeBase, stats: Sequence[TemplateStats]) -> list[Signal]:
-    """One signal per template whose example (or template text) matches an entry."""
+    """One signal per template whose example, details or raw lines match an entry."""
     entries = kb.matching_order()
     signals: list[Signal] = []
     for item in stats:
-        entry = first_match(entries, item.example)
-        if entry is None and item.template != item.example:
-            entry = first_match(entries, item.template)
+        entry = best_entry(entries, texts_of(item))
         if entry is None:
             continue
         signals.append(

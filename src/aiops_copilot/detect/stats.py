@@ -45,6 +45,46 @@ SESSION_FIELDS = (
 )
 
 
+_ERROR_KEYS = (
+    "err",
+    "error",
+    "errors",
+    "exception",
+    "exc",
+    "exc_info",
+    "stack",
+    "stacktrace",
+    "stack_trace",
+    "cause",
+    "reason",
+    "error.message",
+    "error.type",
+    "error_message",
+)
+
+
+def _error_detail(fields: dict[str, object]) -> str:
+    """The error-describing fields of a structured record as one line ("" when none)."""
+    parts: list[str] = []
+
+    def walk(prefix: str, value: object, depth: int) -> None:
+        if depth > 4 or len(parts) > 40:
+            return
+        if isinstance(value, dict):
+            for key, inner in value.items():
+                walk(f"{prefix}.{key}", inner, depth + 1)
+        elif isinstance(value, list):
+            for inner in value[:5]:
+                walk(prefix, inner, depth + 1)
+        elif value is not None:
+            parts.append(f"{prefix}={value}")
+
+    for key in _ERROR_KEYS:
+        if key in fields:
+            walk(key, fields[key], 0)
+    return " ".join(parts)[:MAX_LINE_CHARS]
+
+
 def epoch_minute(ts: datetime) -> int:
     return int(ts.timestamp()) // 60
 
@@ -78,6 +118,10 @@ class TemplateStats:
     first_index: int = 0
     #: The template's field keys and values that matter (HTTP status ...), from its records.
     statuses: Counter[str] = field(default_factory=Counter)
+    #: For structured records: the error details kept outside the message (``err``,
+    #: ``exception``, ``cause`` ... flattened), from the first record that had any. A JSON log's
+    #: message says "request failed"; its ``err.code`` says ECONNREFUSED.
+    detail: str | None = None
 
     @property
     def template_id(self) -> str:
@@ -128,6 +172,8 @@ class TemplateStats:
         if other.last_seen and (self.last_seen is None or other.last_seen > self.last_seen):
             self.last_seen = other.last_seen
         self.first_index = min(self.first_index, other.first_index)
+        if not self.detail:
+            self.detail = other.detail
 
 
 @dataclass(slots=True)
@@ -191,6 +237,8 @@ class StatsCollector:
             _bump(stats.formats, record.format)
         fields = record.fields
         if fields:
+            if stats.detail is None:
+                stats.detail = _error_detail(fields)
             status = fields.get("status")
             if status is not None:
                 _bump(stats.statuses, str(status))

@@ -24,6 +24,7 @@ from aiops_copilot.ingest.formats._continuation import (
     looks_like_continuation,
 )
 from aiops_copilot.ingest.formats.base import LineParser
+from aiops_copilot.ingest.formats.header_time import match_timestamp, to_datetime
 from aiops_copilot.models import LogRecord
 
 
@@ -149,12 +150,26 @@ def _fold_text(
         extra = continuation(text) if continuation is not None else None
         if extra is not None:
             return extra
+        if not wanted and starts_with_date(text):
+            # A line opening with a full date is a record of its own even when the source's
+            # detected format does not parse it (two writers sharing one file, a changed
+            # logging config): folding it would hide a WARNING inside a DEBUG record.
+            return None
         if wanted or multiline or looks_like_continuation(text):
             return text, {}
         return None
     if not multiline and _continues(current, record):
         return record.message, {}
     return None
+
+
+def starts_with_date(text: str) -> bool:
+    """True when the line begins (optionally after ``[``) with a timestamp that has a date."""
+    if not text or not (text[0].isdigit() or text[0] == "[" or text[0].isalpha()):
+        return False
+    pos = 1 if text[0] == "[" else 0
+    found = match_timestamp(text, pos)
+    return found is not None and not found.groupdict().get("e") and to_datetime(found) is not None
 
 
 def _continues(current: _Open, record: LogRecord) -> bool:

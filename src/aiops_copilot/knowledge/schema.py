@@ -61,7 +61,10 @@ class Match(BaseModel):
     def pattern(self) -> re.Pattern[str] | None:
         if self.regex is None:
             return None
-        return re.compile(self.regex, re.IGNORECASE if self.ignore_case else 0)
+        # MULTILINE: a folded record (a traceback) is several lines; ``^`` and ``$`` in a
+        # signature mean the start and end of any of them, as they would in the raw file.
+        flags = re.MULTILINE | (re.IGNORECASE if self.ignore_case else 0)
+        return re.compile(self.regex, flags)
 
     @cached_property
     def keyword_patterns(self) -> tuple[tuple[str, re.Pattern[str]], ...]:

@@ -27,6 +27,7 @@ from aiops_copilot.models import (
     TemplateRef,
 )
 from aiops_copilot.report.view import (
+    confidence_of,
     domain_of,
     entry_ids_of,
     evidence_of,
@@ -65,7 +66,7 @@ def incident_to_dict(incident: Incident) -> dict[str, Any]:
         "root_cause": diagnosis.root_cause if diagnosis else None,
         "remediation": list(diagnosis.remediation) if diagnosis else [],
         "evidence": [ref.text for ref in evidence_of(incident, EVIDENCE_LIMIT)],
-        "confidence": _unit(diagnosis.confidence) if diagnosis else 0.0,
+        "confidence": round(confidence_of(incident), 4),
         "agent": diagnosis.agent if diagnosis else None,
         "hypotheses": [hypothesis_to_dict(h) for h in diagnosis.hypotheses] if diagnosis else [],
         "signals": [signal_to_dict(signal) for signal in incident.signals],
@@ -192,11 +193,6 @@ def _key(key: Any) -> str:
 
 def _round(value: float) -> float:
     return round(float(value), 4) if math.isfinite(value) else 0.0
-
-
-def _unit(value: float) -> float:
-    """Confidence clamped to 0..1 as the contract promises, whatever a fixer wrote."""
-    return min(1.0, max(0.0, _round(value)))
 
 
 def _minute_iso(minute: int) -> str:

@@ -22,6 +22,7 @@ from aiops_copilot.report.view import (
     evidence_of,
     headline,
     minute_label,
+    printable,
     span_words,
     sparkline,
     timeline,
@@ -51,7 +52,7 @@ def render_markdown(result: AnalysisResult, *, title: str = "AI Ops Copilot repo
 
 def esc(text: str) -> str:
     """Inline text, literal: Markdown punctuation escaped, line breaks folded to spaces."""
-    return _ESCAPE.sub(r"\\\1", " ".join(str(text).split()))
+    return _ESCAPE.sub(r"\\\1", " ".join(printable(str(text)).split()))
 
 
 def cell(text: Any) -> str:
@@ -62,7 +63,7 @@ def cell(text: Any) -> str:
 
 def code_span(text: str) -> str:
     """Inline code that survives backticks inside (the fence is one longer than any run)."""
-    text = " ".join(str(text).split())
+    text = " ".join(printable(str(text)).split())
     longest = max((len(m) for m in _BACKTICKS.findall(text)), default=0)
     fence = "`" * (longest + 1)
     pad = " " if text.startswith("`") or text.endswith("`") or not text else ""
@@ -71,6 +72,7 @@ def code_span(text: str) -> str:
 
 def fenced(text: str, info: str = "text") -> list[str]:
     """A fenced block no line inside can close: the fence outruns every backtick run."""
+    text = printable(text)
     longest = max((len(m) for m in _BACKTICKS.findall(text)), default=0)
     fence = "`" * max(3, longest + 1)
     return [f"{fence}{info}", *text.splitlines(), fence]
@@ -222,7 +224,8 @@ def _summary(summary: Mapping[str, Any]) -> list[str]:
         for s in sources:
             out.append(
                 f"| {cell(s.get('source', ''))} | {cell(s.get('format', ''))} "
-                f"| {_num(s.get('lines'))} | {_num(s.get('records'))} | {cell(s.get('error') or '')} |"
+                f"| {_num(s.get('lines'))} | {_num(s.get('records'))} "
+                f"| {cell(s.get('error') or '')} |"
             )
         out.append("")
     totals = summary.get("totals")
@@ -257,4 +260,3 @@ def _num(value: Any) -> str:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return cell("" if value is None else str(value))
     return f"{value:,}"
-

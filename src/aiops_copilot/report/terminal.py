@@ -11,8 +11,10 @@ from __future__ import annotations
 import io
 from collections.abc import Sequence
 
-from rich.console import Console, Group, RenderableType
+from rich.console import Console, Group, JustifyMethod, RenderableType
+from rich.padding import Padding
 from rich.panel import Panel
+from rich.table import Table
 from rich.text import Text
 
 from aiops_copilot.models import AnalysisResult, HypothesisStatus, Incident, Severity
@@ -21,6 +23,7 @@ from aiops_copilot.report.view import (
     STATUS_MARK,
     UNCLASSIFIED,
     classifier_scores,
+    confidence_of,
     detection_line,
     domain_of,
     entry_ids_of,
@@ -28,6 +31,8 @@ from aiops_copilot.report.view import (
     headline,
     hypotheses_of,
     minute_label,
+    plural,
+    printable,
     span_words,
     sparkline,
     timeline,
@@ -103,7 +108,7 @@ def incident_panel(
     incident: Incident, number: int, *, evidence: int = 5, hypotheses: int = 3
 ) -> Panel:
     """One incident: headline facts, cause, hypotheses, fix, evidence, and why grouped."""
-    parts: list[RenderableType] = [Text(title_of(incident), style="bold")]
+    parts: list[RenderableType] = [_text(title_of(incident), "bold")]
     parts.append(_facts(incident))
     chart = _timeline(incident)
     if chart is not None:
@@ -113,25 +118,28 @@ def incident_panel(
         parts.append(_labelled("Root cause", diagnosis.root_cause))
         hyps = hypotheses_of(incident, hypotheses)
         if hyps:
-            parts.append(_heading("Hypotheses"))
+            rows = _grid(justify="left")
             for hyp in hyps:
-                line = Text("  ")
-                line.append(
-                    f"{STATUS_MARK[hyp.status]} {hyp.status.value.replace('_', ' ')}",
-                    STATUS_STYLE[hyp.status],
-                )
-                line.append(f"  {hyp.cause}")
+                cause = _text(hyp.cause)
                 if hyp.because:
-                    line.append(f" — {hyp.because}", "dim")
-                parts.append(line)
+                    cause.append(" — ")
+                    cause.append(printable(hyp.because), "dim")
+                mark = f"{STATUS_MARK[hyp.status]} {hyp.status.value.replace('_', ' ')}"
+                rows.add_row(Text(mark, STATUS_STYLE[hyp.status]), cause)
+            hidden = len(hypotheses_of(incident)) - len(hyps)
+            note = f" (top {len(hyps)}, {hidden} more)" if hidden else ""
+            parts += [_heading(f"Hypotheses{note}")]
+            parts.append(_indent(rows))
         if diagnosis.remediation:
-            parts.append(_heading("Remediation"))
-            parts.extend(
-                Text(f"  {i}. {step}") for i, step in enumerate(diagnosis.remediation, start=1)
-            )
+            rows = _grid()
+            for i, step in enumerate(diagnosis.remediation, start=1):
+                rows.add_row(Text(f"{i}."), _text(step))
+            parts += [_heading("Remediation"), _indent(rows)]
         if diagnosis.commands:
-            parts.append(_heading("Commands"))
-            parts.extend(Text(f"  $ {cmd}", style="cyan") for cmd in diagnosis.commands)
+            rows = _grid()
+            for command in diagnosis.commands:
+                rows.add_row(Text("$"), _text(command, "cyan"))
+            parts += [_heading("Commands"), _indent(rows)]
         if diagnosis.second_opinion:
             parts.append(_labelled("Second opinion", diagnosis.second_opinion))
     else:
@@ -142,12 +150,15 @@ def incident_panel(
     if refs:
         total = len(evidence_of(incident))
         more = f" (first {len(refs)} of {total})" if total > len(refs) else ""
-        parts.append(_heading(f"Evidence{more}"))
+        rows = _grid(first_width=40)
         for ref in refs:
-            parts.append(_evidence_line(ref.location, ref.text))
+            rows.add_row(_text(ref.location, "cyan"), _record(ref.text))
+        parts += [_heading(f"Evidence{more}"), _indent(rows)]
     if incident.grouped_because:
-        parts.append(_heading("Grouped because"))
-        parts.extend(Text(f"  • {why}") for why in incident.grouped_because)
+        rows = _grid()
+        for why in incident.grouped_because:
+            rows.add_row(Text("•"), _text(why))
+        parts += [_heading("Grouped because"), _indent(rows)]
     if incident.caused_by:
         parts.append(_labelled("Caused by", incident.caused_by))
     if incident.symptoms:
@@ -163,29 +174,33 @@ def incident_panel(
         f" #{number} · {domain_of(incident) or UNCLASSIFIED}",
     )
     if diagnosis is not None:
-        title.append(f" · agent {diagnosis.agent} · confidence {diagnosis.confidence:.0%}")
+        title.append(
+            printable(f" · agent {diagnosis.agent} · confidence {confidence_of(incident):.0%}")
+        )
     return Panel(
         Group(*parts),
         title=title,
         title_align="left",
-        subtitle=Text(incident.id, style="dim"),
+        subtitle=_text(incident.id, "dim"),
         subtitle_align="right",
         border_style=BORDER_STYLE[incident.severity],
     )
 
 
 def _facts(incident: Incident) -> Text:
-    text = Text(style="dim")
-    text.append(f"{incident.count:,} records · first {when(incident.first_seen)}")
-    text.append(f" · last {when(incident.last_seen)}")
+    parts = [
+        plural(incident.count, "record"),
+        f"first {when(incident.first_seen)}",
+        f"last {when(incident.last_seen)}",
+    ]
     for label, values in (
         ("services", incident.services),
         ("hosts", incident.hosts),
         ("sources", incident.sources),
     ):
         if values:
-            text.append(f" · {label} {_short_list(values)}")
-    return text
+            parts.append(f"{label} {_short_list(values)}")
+    return _text(" · ".join(parts), "dim")
 
 
 def _timeline(incident: Incident) -> Text | None:
@@ -202,22 +217,22 @@ def _timeline(incident: Incident) -> Text | None:
     return text
 
 
-def _signals(incident: Incident, *, full: bool) -> list[Text]:
+def _signals(incident: Incident, *, full: bool) -> list[RenderableType]:
+    """With a diagnosis, one line of signal kinds; without, each signal and its reason."""
     if not full:
         kinds = ", ".join(f"{s.kind.value} {s.score:.2f}" for s in incident.signals[:6])
         return [_labelled("Signals", kinds, style="dim")]
-    out = [_heading("Signals")]
+    rows = _grid(justify="left")
     for signal in incident.signals:
-        line = Text(f"  {signal.kind.value} {signal.score:.2f}", style="bold")
-        line.append(f"  {signal.reason}")
+        reason = _text(signal.reason)
         extra = [f"template {signal.template_id}"]
         if signal.entry_id:
             extra.append(f"entry {signal.entry_id}")
         if signal.count:
-            extra.append(f"{signal.count:,} records")
-        line.append(f" ({', '.join(extra)})", style="dim")
-        out.append(line)
-    return out
+            extra.append(plural(signal.count, "record"))
+        reason.append(printable(f" ({', '.join(extra)})"), style="dim")
+        rows.add_row(Text(f"{signal.kind.value} {signal.score:.2f}", style="bold"), reason)
+    return [_heading("Signals"), _indent(rows)]
 
 
 def _classifier(incident: Incident) -> Text | None:
@@ -228,7 +243,7 @@ def _classifier(incident: Incident) -> Text | None:
     text.append(scores, style="dim")
     reasons = top_reasons(incident.classification)
     if reasons:
-        text.append(f" — {'; '.join(reasons)}", style="dim")
+        text.append(printable(f" — {'; '.join(reasons)}"), style="dim")
     return text
 
 
@@ -237,26 +252,44 @@ def _references(incident: Incident) -> Text | None:
     references = incident.diagnosis.references[:3] if incident.diagnosis else []
     if not entries and not references:
         return None
-    text = Text(style="dim")
+    lines = []
     if entries:
-        text.append(f"Knowledge base: {', '.join(entries)}")
+        lines.append(f"Knowledge base: {', '.join(entries)}")
     if references:
-        if entries:
-            text.append("\n")
-        text.append(f"References: {' · '.join(references)}")
-    return text
+        lines.append(f"References: {' · '.join(references)}")
+    return _text("\n".join(lines), "dim")
 
 
-def _evidence_line(location: str, raw: str) -> Text:
+def _record(raw: str) -> Text:
+    """A record's text; a stack trace shows its first lines and how many more there are."""
     lines = raw.splitlines() or [""]
     shown = lines[:RECORD_LINES]
-    text = Text("  ")
-    text.append(location, style="cyan")
-    text.append("  ")
-    text.append("\n      ".join(shown))
+    text = _text("\n".join(shown))
+    text.tab_size = 2
     if len(lines) > len(shown):
-        text.append(f"\n      … {len(lines) - len(shown)} more lines", style="dim")
+        text.append(f"\n… {len(lines) - len(shown)} more lines", style="dim")
     return text
+
+
+def _grid(*, first_width: int | None = None, justify: JustifyMethod = "right") -> Table:
+    """Two columns, so a wrapped line hangs under its own text instead of the margin."""
+    grid = Table.grid(padding=(0, 1))
+    if first_width is None:
+        grid.add_column(no_wrap=True, justify=justify)
+    else:  # evidence: a long path folds rather than squeezing the log line away
+        grid.add_column(overflow="fold", max_width=first_width)
+    grid.add_column(overflow="fold")
+    return grid
+
+
+def _indent(renderable: RenderableType) -> Padding:
+    """Rows sit two spaces in from the panel's headings."""
+    return Padding(renderable, (0, 0, 0, 2))
+
+
+def _text(value: str, style: str = "") -> Text:
+    """Log-derived text: never markup, never a terminal escape sequence."""
+    return Text(printable(value), style=style)
 
 
 def _heading(label: str) -> Text:
@@ -265,7 +298,7 @@ def _heading(label: str) -> Text:
 
 def _labelled(label: str, value: str, style: str = "") -> Text:
     text = Text(f"{label}: ", style="bold")
-    text.append(value, style=style)
+    text.append(printable(value), style=style)
     return text
 
 

@@ -76,6 +76,14 @@ def evidence_of(incident: Incident, limit: int | None = None) -> list[LineRef]:
     return list(refs if limit is None else refs[:limit])
 
 
+def confidence_of(incident: Incident) -> float:
+    """The diagnosis' confidence clamped to 0..1 (0 without one), whatever a fixer wrote."""
+    if incident.diagnosis is None:
+        return 0.0
+    value = float(incident.diagnosis.confidence)
+    return min(1.0, max(0.0, value)) if math.isfinite(value) else 0.0
+
+
 def entry_ids_of(incident: Incident) -> list[str]:
     """Knowledge-base entries behind the incident: the grouping's and the diagnosis', no repeats."""
     ids = list(incident.entry_ids)
@@ -169,6 +177,21 @@ def detection_line(summary: Mapping[str, Any]) -> str | None:
         else:
             parts.append(f"{name} {_fmt_number(value)}")
     return "; ".join(parts)
+
+
+# C0 controls (bar tab and newline) as their Unicode "control pictures", DEL and C1 as escapes.
+_CONTROLS = {c: chr(0x2400 + c) for c in range(0x20) if chr(c) not in "\t\n"}
+_CONTROLS[0x7F] = "\u2421"
+_CONTROLS.update({c: f"\\x{c:02x}" for c in range(0x80, 0xA0)})
+
+
+def printable(text: str) -> str:
+    """Log text made safe to show: no escape sequence can recolour or retitle a terminal.
+
+    Rich drops a few control characters but passes ESC through, so a log line holding
+    ``\x1b]0;...`` would reach the terminal as a command; here it becomes ``␛]0;...``.
+    """
+    return text.replace("\r\n", "\n").translate(_CONTROLS)
 
 
 def iso(moment: datetime | None) -> str | None:

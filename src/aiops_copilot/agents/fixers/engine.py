@@ -1,0 +1,519 @@
+"""The machinery every fixer shares: score the fit, weigh hypotheses, write the diagnosis.
+
+A specialist differs from another in two things only: its **extractors** (Python: regexes that
+turn evidence into facts such as ``port=16101`` or ``top_frame=PricingEngine.discountFor``) and
+its **knowledge** (YAML: the problems and hypotheses of its domain, see
+:mod:`aiops_copilot.knowledge.hypotheses`). Everything else — deciding which problem this is,
+which hypotheses the evidence rules in or out, composing a root cause that names the facts,
+choosing the evidence lines, the confidence — is the same reasoning for all six, so it lives
+here once and every diagnosis reads alike.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from functools import cache
+from typing import Any, ClassVar
+
+from loguru import logger
+
+from aiops_copilot.agents.base import FixerContext
+from aiops_copilot.agents.fixers.evidence import Evidence
+from aiops_copilot.knowledge.hypotheses import (
+    Applies,
+    Check,
+    DomainBook,
+    HypothesisSpec,
+    ProblemSpec,
+    compile_pattern,
+    condition_holds,
+    shipped_book,
+)
+from aiops_copilot.knowledge.loader import KnowledgeBase, load_knowledge
+from aiops_copilot.knowledge.schema import Entry
+from aiops_copilot.models import Diagnosis, Domain, Hypothesis, HypothesisStatus, Incident, LineRef
+
+MAX_EVIDENCE = 10
+MAX_STEPS = 8
+MAX_COMMANDS = 8
+MAX_REFERENCES = 6
+
+_OPTIONAL = re.compile(r"\[\[(.+?)\]\]", re.DOTALL)
+_VARIABLE = re.compile(r"\{([a-z_][a-z0-9_]*)\}")
+_STATUS_ORDER = {
+    HypothesisStatus.SUPPORTED: 0,
+    HypothesisStatus.POSSIBLE: 1,
+    HypothesisStatus.RULED_OUT: 2,
+}
+
+
+# -- rendering texts with facts --------------------------------------------------------------
+
+
+def _is_set(value: Any) -> bool:
+    return value is not None and value is not False and value != "" and value != [] and value != {}
+
+
+def format_value(value: Any) -> str:
+    """A fact as prose: lists joined (at most five), floats rounded, the rest as written."""
+    if isinstance(value, list | tuple):
+        shown = [format_value(v) for v in value[:5]]
+        more = len(value) - len(shown)
+        return ", ".join(shown) + (f" and {more} more" if more > 0 else "")
+    if isinstance(value, float):
+        return f"{value:.1f}".rstrip("0").rstrip(".") if value < 100 else f"{value:.0f}"
+    return str(value)
+
+
+def render(text: str, facts: dict[str, Any], *, placeholder: bool = True) -> str:
+    """Fill ``{fact}`` names; drop ``[[ ... ]]`` segments that name an unknown fact.
+
+    A name outside any segment that is unknown becomes ``<name>`` (commands stay runnable
+    templates) or, with ``placeholder=False``, is left out.
+    """
+
+    def optional(match: re.Match[str]) -> str:
+        segment = match.group(1)
+        names = _VARIABLE.findall(segment)
+        if any(not _is_set(facts.get(name)) for name in names):
+            return ""
+        return _VARIABLE.sub(lambda m: format_value(facts[m.group(1)]), segment)
+
+    def required(match: re.Match[str]) -> str:
+        value = facts.get(match.group(1))
+        if _is_set(value):
+            return format_value(value)
+        return f"<{match.group(1)}>" if placeholder else ""
+
+    filled = _VARIABLE.sub(required, _OPTIONAL.sub(optional, text))
+    return re.sub(r"[ \t]{2,}", " ", filled).replace(" ,", ",").replace("( ", "(").strip()
+
+
+def _sentence(text: str) -> str:
+    text = text.strip()
+    if not text:
+        return text
+    text = text[0].upper() + text[1:]
+    return text if text[-1] in ".!?" else text + "."
+
+
+# -- the knowledge base for can_handle (which has no context) -----------------------------------
+
+
+@cache
+def _shipped_kb() -> KnowledgeBase:
+    return load_knowledge()
+
+
+# -- evaluated hypotheses ----------------------------------------------------------------------
+
+
+@dataclass
+class Weighed:
+    """A hypothesis after looking at the evidence."""
+
+    spec: HypothesisSpec
+    status: HypothesisStatus
+    score: float
+    cause: str
+    because: str
+    ins: list[Check] = field(default_factory=list)
+    outs: list[Check] = field(default_factory=list)
+
+
+class SpecialistFixer:
+    """Base class of the six fixers: subclasses set the class attributes and ``extract``."""
+
+    domain: ClassVar[Domain]
+    name: ClassVar[str]
+    #: KB ``software`` values and log ``formats`` this speciality knows.
+    software: ClassVar[frozenset[str]] = frozenset()
+    formats: ClassVar[frozenset[str]] = frozenset()
+    #: Regexes that say "this is my kind of evidence" (also used to rank evidence lines).
+    keywords: ClassVar[tuple[str, ...]] = ()
+    #: Regexes that say another speciality owns the root cause (the fit is reduced).
+    defer: ClassVar[tuple[str, ...]] = ()
+
+    # -- to override ------------------------------------------------------------------------
+
+    def extract(self, ev: Evidence) -> dict[str, Any]:
+        """Facts from the evidence (values that are not set are dropped afterwards)."""
+        return {}
+
+    def book(self) -> DomainBook:
+        return shipped_book(self.domain)
+
+    # -- the Fixer protocol -----------------------------------------------------------------
+
+    def can_handle(self, incident: Incident) -> float:
+        """0..1 from this speciality's own evidence; never raises."""
+        try:
+            return round(self._fit(incident), 3)
+        except Exception as exc:  # a fit score must never break routing
+            logger.opt(exception=exc).debug("{}: can_handle failed", self.name)
+            return 0.0
+
+    def diagnose(self, incident: Incident, context: FixerContext) -> Diagnosis:
+        """A diagnosis from the evidence and knowledge; falls back to a bare one, never raises."""
+        try:
+            return self._diagnose(incident, context)
+        except Exception as exc:  # odd input must give a weak diagnosis, not a crash
+            logger.opt(exception=exc).warning("{}: diagnosis failed, using a fallback", self.name)
+            return self._fallback(incident, context)
+
+    # -- fit ------------------------------------------------------------------------------------
+
+    def _fit(self, incident: Incident) -> float:
+        kb = _shipped_kb()
+        entries = [e for e in (kb.get(i) for i in incident.entry_ids) if e is not None]
+        ev = Evidence(incident, entries)
+        score = 0.0
+        own = [e for e in entries if e.domain == self.domain]
+        if own:
+            score += 0.45 if entries[0].domain == self.domain else 0.25
+        if self.keywords:
+            pattern = compile_pattern("|".join(f"(?:{k})" for k in self.keywords))
+            docs = ev.templates or ev.lines
+            total = sum(d.weight for d in docs) or 1
+            hits = sum(d.weight for d in docs if pattern.search(d.text))
+            if hits:
+                score += 0.15 + 0.3 * min(1.0, 2.0 * hits / total)
+        known_format = any(f in self.formats for f in incident.formats)
+        if known_format or any(e.software in self.software for e in entries):
+            score += 0.1
+        if self.defer and any(ev.has(p) for p in self.defer):
+            score *= 0.6
+        classification = incident.classification
+        if classification is not None:
+            hint = float(classification.scores.get(self.domain, 0.0))
+            score = 0.8 * score + 0.2 * max(0.0, min(1.0, hint))
+        return max(0.0, min(1.0, score))
+
+    # -- diagnosis ------------------------------------------------------------------------------
+
+    def _entries(self, incident: Incident, kb: KnowledgeBase) -> list[Entry]:
+        entries = [e for e in (kb.get(i) for i in incident.entry_ids) if e is not None]
+        # Own domain first, keeping the pipeline's order (most severe first) within each part.
+        return [e for e in entries if e.domain == self.domain] + [
+            e for e in entries if e.domain != self.domain
+        ]
+
+    def _facts(self, ev: Evidence) -> dict[str, Any]:
+        raw = self.extract(ev)
+        return {k: v for k, v in raw.items() if _is_set(v)}
+
+    def _diagnose(self, incident: Incident, context: FixerContext) -> Diagnosis:
+        entries = self._entries(incident, context.kb)
+        ev = Evidence(incident, entries)
+        facts = self._facts(ev)
+        book = self.book()
+        problem = self._problem(book.problems, ev, facts)
+        if problem is not None:
+            facts["problem"] = problem.id
+        weighed = self._weigh(book.hypotheses, ev, facts, problem)
+        supported = [w for w in weighed if w.status == HypothesisStatus.SUPPORTED]
+        possible = [w for w in weighed if w.status == HypothesisStatus.POSSIBLE]
+        lead = supported[0] if supported else (possible[0] if possible else None)
+        entry = self._primary_entry(entries, lead)
+
+        title = self._title(problem, entry, incident, facts)
+        root_cause = self._root_cause(problem, entry, supported, possible, facts)
+        confidence = self._confidence(entries, problem, supported, possible, facts)
+        chosen = [w for w in (supported[:2] or ([lead] if lead else []))]
+        remediation = _unique(
+            [render(s, facts) for w in chosen for s in w.spec.remediation]
+            + [s for e in entries[:2] for s in e.remediation]
+        )[:MAX_STEPS]
+        commands = _unique(
+            [render(c, facts) for w in chosen for c in w.spec.commands]
+            + [c for e in entries[:2] for c in e.commands]
+        )[:MAX_COMMANDS]
+        references = _unique([r for e in entries for r in e.references])[:MAX_REFERENCES]
+        return Diagnosis(
+            agent=self.name,
+            title=title,
+            root_cause=root_cause,
+            confidence=confidence,
+            hypotheses=[
+                Hypothesis(
+                    cause=_sentence(w.cause),
+                    status=w.status,
+                    because=w.because,
+                    score=round(w.score, 3),
+                    checks=[render(c, facts) for c in w.spec.checks],
+                )
+                for w in weighed
+            ],
+            remediation=remediation,
+            commands=commands,
+            references=references,
+            evidence=self._evidence(ev, lead, problem),
+            facts=_plain(facts),
+            entry_ids=list(incident.entry_ids),
+        )
+
+    def _fallback(self, incident: Incident, context: FixerContext) -> Diagnosis:
+        entry = None
+        try:
+            kb = context.kb
+            entry = next((kb.get(i) for i in incident.entry_ids if kb.get(i) is not None), None)
+        except Exception:  # the context itself may be what is odd
+            entry = None
+        title = entry.title if entry is not None else (str(incident.title or "") or "Incident")
+        root = (
+            entry.root_cause
+            if entry is not None
+            else "No specific cause could be established from the evidence; read the lines cited."
+        )
+        lines = [ref for ref in getattr(incident, "lines", []) if isinstance(ref, LineRef)]
+        return Diagnosis(
+            agent=self.name,
+            title=title,
+            root_cause=root,
+            confidence=0.1,
+            remediation=list(entry.remediation) if entry is not None else [],
+            commands=list(entry.commands) if entry is not None else [],
+            references=list(entry.references) if entry is not None else [],
+            evidence=lines[:MAX_EVIDENCE],
+            entry_ids=[str(i) for i in getattr(incident, "entry_ids", [])],
+        )
+
+    # -- reasoning steps ------------------------------------------------------------------------
+
+    def _applies(
+        self, applies: Applies, ev: Evidence, facts: dict[str, Any], problem: str | None
+    ) -> bool:
+        if applies.empty:
+            return True
+        ids = set(ev.incident.entry_ids)
+        return (
+            any(e in ids for e in applies.entries)
+            or any(t.lower() in ev.tags for t in applies.tags)
+            or any(ev.has(p) for p in applies.patterns)
+            or any(condition_holds(c, facts) for c in applies.facts)
+            or (problem is not None and problem in applies.problems)
+        )
+
+    def _problem(
+        self, problems: Sequence[ProblemSpec], ev: Evidence, facts: dict[str, Any]
+    ) -> ProblemSpec | None:
+        for spec in problems:
+            if all(condition_holds(c, facts) for c in spec.requires) and self._applies(
+                spec.when, ev, facts, None
+            ):
+                return spec
+        return None
+
+    def _holds(self, check: Check, ev: Evidence, facts: dict[str, Any]) -> bool:
+        if check.fact is not None:
+            return condition_holds(check.fact, facts)
+        regex = check.regex
+        return regex is not None and ev.count(regex) >= check.min
+
+    def _describe(self, check: Check, ev: Evidence, facts: dict[str, Any]) -> str:
+        if check.says:
+            return render(check.says, facts, placeholder=False)
+        if check.fact is not None:
+            name = check.fact.lstrip("!").split("=")[0].split(">")[0].split("<")[0]
+            value = facts.get(name)
+            return f"{name} = {format_value(value)}" if _is_set(value) else check.fact
+        regex = check.regex
+        if regex is None:
+            return ""
+        for match, doc in ev.matches(regex):
+            start = max(0, match.start() - 30)
+            snippet = " ".join(doc.text[start : match.end() + 50].split())
+            where = f" at {doc.ref.location}" if doc.ref is not None else ""
+            count = ev.count(regex)
+            times = f", {count} lines" if count > 1 else ""
+            return f"“{snippet[:140]}”{where}{times}"
+        return check.pattern or ""
+
+    def _weigh(
+        self,
+        specs: Iterable[HypothesisSpec],
+        ev: Evidence,
+        facts: dict[str, Any],
+        problem: ProblemSpec | None,
+    ) -> list[Weighed]:
+        out: list[Weighed] = []
+        pid = problem.id if problem is not None else None
+        for spec in specs:
+            if not all(condition_holds(c, facts) for c in spec.requires):
+                continue
+            if not self._applies(spec.applies_to, ev, facts, pid):
+                continue
+            ins = [c for c in spec.rule_in if self._holds(c, ev, facts)]
+            outs = [c for c in spec.rule_out if self._holds(c, ev, facts)]
+            said_in = "; ".join(d for d in (self._describe(c, ev, facts) for c in ins) if d)
+            said_out = "; ".join(d for d in (self._describe(c, ev, facts) for c in outs) if d)
+            if outs and len(outs) >= len(ins):
+                status = HypothesisStatus.RULED_OUT
+                score = spec.prior * 0.25
+                because = f"Ruled out by {said_out}."
+                if ins:
+                    because += f" (Although {said_in}.)"
+            elif ins:
+                status = HypothesisStatus.SUPPORTED
+                score = min(0.99, spec.prior + 0.3 + 0.1 * min(len(ins) - 1, 3) - 0.1 * len(outs))
+                because = f"Supported by {said_in}."
+                if outs:
+                    because += f" Against it: {said_out}."
+            else:
+                status = HypothesisStatus.POSSIBLE
+                score = spec.prior
+                because = (
+                    "Fits this kind of failure, but nothing in the evidence confirms or "
+                    "contradicts it."
+                )
+            out.append(
+                Weighed(
+                    spec=spec,
+                    status=status,
+                    score=score,
+                    cause=render(spec.cause, facts, placeholder=False),
+                    because=because,
+                    ins=ins,
+                    outs=outs,
+                )
+            )
+        out.sort(key=lambda w: (_STATUS_ORDER[w.status], -w.score, w.spec.id))
+        return out
+
+    def _primary_entry(self, entries: Sequence[Entry], lead: Weighed | None) -> Entry | None:
+        if lead is not None:
+            for entry in entries:
+                if entry.id in lead.spec.applies_to.entries:
+                    return entry
+        own = [e for e in entries if e.domain == self.domain]
+        return own[0] if own else (entries[0] if entries else None)
+
+    def _title(
+        self,
+        problem: ProblemSpec | None,
+        entry: Entry | None,
+        incident: Incident,
+        facts: dict[str, Any],
+    ) -> str:
+        if problem is not None:
+            return _capital(render(problem.title, facts, placeholder=False))
+        if entry is not None:
+            return entry.title
+        return _capital(f"{self.domain.value} incident: {incident.title}".strip(": "))
+
+    def _root_cause(
+        self,
+        problem: ProblemSpec | None,
+        entry: Entry | None,
+        supported: Sequence[Weighed],
+        possible: Sequence[Weighed],
+        facts: dict[str, Any],
+    ) -> str:
+        parts: list[str] = []
+        if problem is not None:
+            parts.append(_sentence(render(problem.headline, facts, placeholder=False)))
+        elif entry is not None:
+            parts.append(_sentence(entry.title))
+        if supported:
+            parts.append(_sentence("Cause: " + supported[0].cause))
+            if len(supported) > 1 and supported[1].score >= 0.6:
+                parts.append(_sentence("Also: " + supported[1].cause))
+        elif possible:
+            parts.append(
+                _sentence(
+                    "Most likely cause (not confirmed by the logs): " + possible[0].cause
+                )
+            )
+        elif entry is not None:
+            parts.append(_first_sentences(entry.root_cause, 2))
+        if not parts:
+            parts.append("No specific cause could be established from the evidence.")
+        return " ".join(parts)
+
+    def _confidence(
+        self,
+        entries: Sequence[Entry],
+        problem: ProblemSpec | None,
+        supported: Sequence[Weighed],
+        possible: Sequence[Weighed],
+        facts: dict[str, Any],
+    ) -> float:
+        value = 0.2
+        if any(e.domain == self.domain for e in entries):
+            value += 0.2
+        elif entries:
+            value += 0.05
+        if problem is not None:
+            value += 0.1
+        if supported:
+            value += 0.25 + 0.05 * min(len(supported[0].ins) - 1, 2)
+        elif possible:
+            value += 0.05
+        if len(facts) >= 4:
+            value += 0.05
+        return round(max(0.05, min(0.95, value)), 2)
+
+    def _evidence(
+        self, ev: Evidence, lead: Weighed | None, problem: ProblemSpec | None
+    ) -> list[LineRef]:
+        patterns: list[re.Pattern[str]] = []
+        if lead is not None:
+            patterns += [c.regex for c in lead.ins if c.regex is not None]
+        if problem is not None:
+            patterns += [compile_pattern(p) for p in problem.when.patterns]
+        patterns += [compile_pattern(k) for k in self.keywords]
+        chosen: list[LineRef] = []
+        for regex in patterns:
+            for ref in ev.refs(regex):
+                if ref not in chosen:
+                    chosen.append(ref)
+                    break
+            if len(chosen) >= MAX_EVIDENCE:
+                return chosen
+        for regex in patterns:
+            for ref in ev.refs(regex):
+                if ref not in chosen:
+                    chosen.append(ref)
+                if len(chosen) >= MAX_EVIDENCE:
+                    return chosen
+        for doc in ev.lines:
+            if doc.ref is not None and doc.ref not in chosen:
+                chosen.append(doc.ref)
+            if len(chosen) >= MAX_EVIDENCE:
+                break
+        return chosen
+
+
+def _capital(text: str) -> str:
+    return text[:1].upper() + text[1:] if text else text
+
+
+def _first_sentences(text: str, n: int) -> str:
+    sentences = re.split(r"(?<=[.!?])\s+", " ".join(text.split()))
+    return " ".join(sentences[:n])
+
+
+def _unique(items: Iterable[str]) -> list[str]:
+    seen: dict[str, None] = {}
+    for item in items:
+        item = item.strip()
+        if item and item.lower() not in {k.lower() for k in seen}:
+            seen[item] = None
+    return list(seen)
+
+
+def _plain(facts: dict[str, Any]) -> dict[str, Any]:
+    """Facts as JSON-friendly values (str, int, float, bool, lists and dicts of those)."""
+
+    def plain(value: Any) -> Any:
+        if isinstance(value, str | int | float | bool) or value is None:
+            return value
+        if isinstance(value, dict):
+            return {str(k): plain(v) for k, v in value.items()}
+        if isinstance(value, list | tuple | set):
+            return [plain(v) for v in value]
+        return str(value)
+
+    return {k: plain(v) for k, v in facts.items()}
