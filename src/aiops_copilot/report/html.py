@@ -17,6 +17,7 @@ from aiops_copilot.models import AnalysisResult, Incident
 from aiops_copilot.report.view import (
     STATUS_MARK,
     UNCLASSIFIED,
+    confidence_of,
     detection_line,
     domain_of,
     entry_ids_of,
@@ -191,7 +192,7 @@ def _incident(incident: Incident, number: int) -> list[str]:
     ]
     meta: list[tuple[str, str]] = [("domain", e(domain_of(incident) or UNCLASSIFIED))]
     if d is not None:
-        meta.append(("agent", f"{e(d.agent)} (confidence {d.confidence:.0%})"))
+        meta.append(("agent", f"{e(d.agent)} (confidence {confidence_of(incident):.0%})"))
     meta += [
         ("records", f"{incident.count:,}"),
         ("first seen", e(when(incident.first_seen))),

@@ -16,6 +16,7 @@ from aiops_copilot.models import AnalysisResult, Incident
 from aiops_copilot.report.view import (
     STATUS_MARK,
     UNCLASSIFIED,
+    confidence_of,
     detection_line,
     domain_of,
     entry_ids_of,
@@ -30,7 +31,9 @@ from aiops_copilot.report.view import (
     when,
 )
 
-_ESCAPE = re.compile(r"([\\`*_\[\]<>|~&#])")
+# Markdown punctuation; "_" only at a word's edge (GFM ignores it inside words, so
+# max_connections stays readable) and "&" only where it could start an entity.
+_ESCAPE = re.compile(r"([\\`*\[\]<>|~#]|(?<!\w)_|_(?!\w)|&(?=[#A-Za-z]))")
 _BACKTICKS = re.compile(r"`+")
 
 
@@ -61,9 +64,15 @@ def cell(text: Any) -> str:
     return value if value else " "
 
 
-def code_span(text: str) -> str:
-    """Inline code that survives backticks inside (the fence is one longer than any run)."""
+def code_span(text: str, *, in_table: bool = False) -> str:
+    """Inline code that survives backticks inside (the fence is one longer than any run).
+
+    In a table a pipe ends the cell even inside code, so there it is escaped (GFM removes
+    the backslash before rendering the span).
+    """
     text = " ".join(printable(str(text)).split())
+    if in_table:
+        text = text.replace("|", "\\|")
     longest = max((len(m) for m in _BACKTICKS.findall(text)), default=0)
     fence = "`" * (longest + 1)
     pad = " " if text.startswith("`") or text.endswith("`") or not text else ""
@@ -112,7 +121,9 @@ def _incident(incident: Incident, number: int) -> list[str]:
     ]
     meta = [
         f"**Domain:** {esc(domain_of(incident) or UNCLASSIFIED)}",
-        f"**Agent:** {esc(d.agent)} (confidence {d.confidence:.0%})" if d else "**Agent:** none",
+        f"**Agent:** {esc(d.agent)} (confidence {confidence_of(incident):.0%})"
+        if d
+        else "**Agent:** none",
         f"**ID:** {code_span(incident.id)}",
         f"**Fingerprint:** {code_span(incident.fingerprint)}",
         f"**Records:** {incident.count:,}",
@@ -166,7 +177,7 @@ def _incident(incident: Incident, number: int) -> list[str]:
         out.append("|---|---:|---|---|---:|---|")
         for s in incident.signals:
             out.append(
-                f"| {s.kind.value} | {s.score:.2f} | {code_span(s.template_id)} "
+                f"| {s.kind.value} | {s.score:.2f} | {code_span(s.template_id, in_table=True)} "
                 f"| {cell(s.entry_id or '')} | {s.count:,} | {cell(s.reason)} |"
             )
         out.append("")
@@ -249,7 +260,7 @@ def _summary(summary: Mapping[str, Any]) -> list[str]:
         for s in signatures:
             out.append(
                 f"| {cell(s.get('severity', ''))} | {cell(s.get('domain', ''))} "
-                f"| {code_span(str(s.get('id', '')))} | {_num(s.get('count'))} "
+                f"| {code_span(str(s.get('id', '')), in_table=True)} | {_num(s.get('count'))} "
                 f"| {cell(s.get('title', ''))} |"
             )
         out.append("")
