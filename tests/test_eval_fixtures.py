@@ -10,7 +10,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from aiops_copilot.ingest.reader import ReadOptions, iter_records, open_inputs
-from aiops_copilot.knowledge.schema import Domain
+from aiops_copilot.models import Domain
 
 EVALS = Path(__file__).parent / "evals"
 CASES = sorted(p.parent for p in EVALS.glob("*/*/expected.yaml"))

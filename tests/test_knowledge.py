@@ -8,7 +8,8 @@ import pytest
 import yaml
 
 from aiops_copilot.knowledge.loader import check, load_knowledge
-from aiops_copilot.knowledge.schema import Domain, Entry
+from aiops_copilot.knowledge.schema import Entry
+from aiops_copilot.models import Domain
 
 SHIPPED = load_knowledge()
 VALID = {
@@ -170,8 +171,8 @@ def test_analyze_reports_known_signatures(run_cli, tmp_path: Path) -> None:  # t
     kb_dir = write(tmp_path / "kb", "database", [entry])
     examples = Path(__file__).resolve().parents[1] / "examples" / "postgres"
     result = run_cli("analyze", "--json", "--kb", str(kb_dir), str(examples))
-    assert result.code == 0, result.stderr
-    hits = {h["id"]: h for h in json.loads(result.stdout)["signatures"]}
+    assert result.code == 1, result.stderr  # a high-severity incident was found
+    hits = {h["id"]: h for h in json.loads(result.stdout)["summary"]["signatures"]}
     assert hits["demo-pg-clients"]["count"] == 19
     assert hits["demo-pg-clients"]["domain"] == "database"
 

@@ -15,6 +15,7 @@ from datetime import timedelta
 from typing import Any
 
 from aiops_copilot.agents.orchestrator import diagnose_all
+from aiops_copilot.detect.baseline import Baseline
 from aiops_copilot.detect.noise import CompiledRule, noise_reason, shipped_rules
 from aiops_copilot.detect.severity import severity_signal
 from aiops_copilot.detect.signatures import signature_signals
@@ -24,7 +25,7 @@ from aiops_copilot.ingest.reader import IngestRun
 from aiops_copilot.knowledge.loader import KnowledgeBase
 from aiops_copilot.knowledge.matcher import SignatureHit
 from aiops_copilot.models import AnalysisResult, LogRecord, Signal, SignalKind
-from aiops_copilot.parsing.miner import TemplateMiner
+from aiops_copilot.parsing.miner import Cluster, TemplateMiner
 from aiops_copilot.parsing.record_mining import mine_record
 from aiops_copilot.report import summary as summary_report
 
@@ -43,12 +44,22 @@ class AnalysisOptions:
     detectors: tuple[Detector, ...] = ()
 
 
-def collect(records: Iterable[LogRecord], miner: TemplateMiner) -> StatsCollector:
+#: Called with each record and its cluster as they stream past (benchmarks map lines to
+#: templates with it; the watcher will count with it).
+RecordHook = Callable[[LogRecord, Cluster], None]
+
+
+def collect(
+    records: Iterable[LogRecord], miner: TemplateMiner, on_record: RecordHook | None = None
+) -> StatsCollector:
     """Mine every record and gather per-template statistics: the only per-line stage."""
     collector = StatsCollector()
     observe = collector.observe
     for record in records:
-        observe(record, mine_record(miner, record))
+        cluster = mine_record(miner, record)
+        observe(record, cluster)
+        if on_record is not None:
+            on_record(record, cluster)
     return collector
 
 
@@ -96,10 +107,12 @@ def analyze(
     miner: TemplateMiner,
     kb: KnowledgeBase,
     options: AnalysisOptions | None = None,
+    *,
+    on_record: RecordHook | None = None,
 ) -> AnalysisResult:
     """Read, detect, group, classify and diagnose; the result is ranked worst first."""
     options = options or AnalysisOptions()
-    collector = collect(records, miner)
+    collector = collect(records, miner, on_record)
     templates = collector.finish()
     findings, counts = detect(templates, collector, kb, options)
     window = timedelta(minutes=options.window_minutes)
@@ -133,6 +146,12 @@ def _signature_hits(findings: list[TemplateFinding], kb: KnowledgeBase) -> list[
     return sorted(hits, key=lambda h: (-h.entry.severity.rank, -h.count, h.entry.id))
 
 
-def default_detectors() -> tuple[Detector, ...]:
+def learn_baseline(records: Iterable[LogRecord], miner: TemplateMiner) -> Baseline:
+    """Mine logs of normal operation with the miner the analysis will use, and remember them."""
+    collector = collect(records, miner)
+    return Baseline.from_collector(collector)
+
+
+def default_detectors(baseline: Baseline | None = None) -> tuple[Detector, ...]:
     """The statistical detectors every analysis runs: novelty, bursts, broken sessions."""
     return ()

@@ -22,16 +22,21 @@ from aiops_copilot import __version__
 from aiops_copilot.config import ConfigError, LoadedConfig, effective_items, load_config
 from aiops_copilot.ingest.formats import format_names
 from aiops_copilot.ingest.progress import ReadProgress
+from aiops_copilot.analysis import AnalysisOptions, default_detectors, learn_baseline
+from aiops_copilot.analysis import analyze as run_analysis
+from aiops_copilot.detect.baseline import Baseline
 from aiops_copilot.ingest.reader import IngestRun, ReadOptions, iter_records, open_inputs
 from aiops_copilot.ingest.sources import total_size
 from aiops_copilot.knowledge.cli import kb_app
 from aiops_copilot.knowledge.loader import load_knowledge
-from aiops_copilot.knowledge.matcher import match_templates
 from aiops_copilot.logs import setup_logging
-from aiops_copilot.models import LogRecord
+from aiops_copilot.models import AnalysisResult, LogRecord, Severity
 from aiops_copilot.parsing.miner import Cluster, MinerConfig, TemplateMiner
 from aiops_copilot.parsing.record_mining import mine_record
-from aiops_copilot.report import summary as summary_report
+from aiops_copilot.report.html import render_html
+from aiops_copilot.report.incidents_json import render_json
+from aiops_copilot.report.markdown import render_markdown
+from aiops_copilot.report.terminal import render_terminal, render_text
 from aiops_copilot.report import templates as templates_report
 
 app = typer.Typer(
@@ -156,7 +161,7 @@ def _open(paths: list[str]) -> IngestRun:
     run = open_inputs(paths or ["-"])
     if not run.sources:
         reasons = "; ".join(f"{s.target}: {s.reason}" for s in run.skipped) or "no input"
-        fail(f"nothing to read ({reasons})", code=1)
+        fail(f"nothing to read ({reasons})")
     return run
 
 
@@ -178,46 +183,135 @@ StateOpt = Annotated[
 ]
 
 
+FAIL_ON = ("critical", "high", "medium", "low", "info", "never")
+REPORT_FORMATS = ("text", "json", "markdown", "html")
+
+
 @app.command()
 def analyze(
     paths: PathsArg = None,
-    log_format: Annotated[
-        str | None, typer.Option("--format", "--log-format", "-f", help="Force the log format.")
+    output_format: Annotated[
+        str | None,
+        typer.Option("--format", "-f", help="Report: text (default), json, markdown or html."),
     ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Same as --format json.")] = False,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write the report to this file.")
+    ] = None,
+    fail_on: Annotated[
+        str | None,
+        typer.Option(
+            "--fail-on",
+            help="Exit 1 when an incident this severe or worse is found: critical, high "
+            "(default), medium, low, info or never.",
+        ),
+    ] = None,
+    baseline: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--baseline",
+            help="Logs of normal operation: templates not seen there count as new (repeatable).",
+        ),
+    ] = None,
+    window: Annotated[
+        float | None,
+        typer.Option("--window", help="Minutes within which errors group into one incident."),
+    ] = None,
+    log_format: LogFormatOpt = None,
     content_only: ContentOnlyOpt = False,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
-    top: Annotated[int, typer.Option("--top", help="Templates shown in the summary.")] = 10,
+    top: Annotated[int, typer.Option("--top", help="Templates listed in the summary.")] = 10,
     state: StateOpt = None,
     kb_paths: Annotated[
         list[Path] | None,
         typer.Option("--kb", help="Extra knowledge-base folder or YAML file (repeatable)."),
     ] = None,
 ) -> None:
-    """Read logs and report what was read: sources, formats, records, templates, levels, and
-    the known error signatures (knowledge base) seen among the templates."""
-    loaded = _load({"ingest.format": log_format, "miner.state_file": state})
+    """Find what went wrong: detect, group into incidents, route each to a fixer agent and
+    report the diagnoses, worst first. Exit 0 when nothing at or above --fail-on was found,
+    1 when something was, 2 on errors."""
+    if as_json:
+        output_format = "json"
+    if output_format is not None and output_format not in REPORT_FORMATS:
+        fail(f"--format must be one of {', '.join(REPORT_FORMATS)}, not {output_format!r}")
+    if fail_on is not None and fail_on not in FAIL_ON:
+        fail(f"--fail-on must be one of {', '.join(FAIL_ON)}, not {fail_on!r}")
+    loaded = _load(
+        {
+            "ingest.format": log_format,
+            "miner.state_file": state,
+            "report.format": output_format,
+            "report.fail_on": fail_on,
+            "detect.window_minutes": window,
+            "detect.baseline": [str(p) for p in baseline] if baseline else None,
+        }
+    )
     options = _read_options(loaded, content_only)
+    settings = loaded.settings
 
-    def work() -> None:
-        run = _open(paths or [])
-        miner = _miner(loaded)
-        levels: dict[str, int] = {}
-        for record in _records(run, options, loaded):
-            mine_record(miner, record)
-            name = record.level.name
-            levels[name] = levels.get(name, 0) + 1
-        _save_state(loaded, miner)
+    def work() -> int:
         kb = load_knowledge(kb_paths or [])
         for problem in kb.problems:
             logger.warning("knowledge base: {}", problem)
-        hits = match_templates(kb, miner.clusters)
-        summary = summary_report.build(run, miner, levels, top=top, signatures=hits)
-        if as_json:
-            typer.echo(json.dumps(summary, indent=2, default=str))
-        else:
-            summary_report.render(summary, _console(), _console(stderr=True))
+        miner = _miner(loaded)
+        prepared = _baseline(settings.detect.baseline, miner, options)
+        run = _open(paths or [])
+        result = run_analysis(
+            run,
+            _records(run, options, loaded),
+            miner,
+            kb,
+            AnalysisOptions(
+                window_minutes=settings.detect.window_minutes,
+                top=top,
+                detectors=default_detectors(prepared),
+            ),
+        )
+        _save_state(loaded, miner)
+        _write_report(result, settings.report.format, output)
+        return exit_code(result, settings.report.fail_on)
 
-    _guarded(work)
+    raise typer.Exit(_guarded(work))
+
+
+def exit_code(result: AnalysisResult, fail_on: str) -> int:
+    """1 when an incident at or above ``fail_on`` was found (for CI and cron), else 0."""
+    if fail_on == "never":
+        return 0
+    floor = Severity(fail_on).rank
+    return 1 if any(i.severity.rank >= floor for i in result.incidents) else 0
+
+
+def _baseline(paths: list[Path], miner: TemplateMiner, options: ReadOptions) -> Baseline | None:
+    """Mine the baseline logs first, so the analysis knows which templates are normal."""
+    if not paths:
+        return None
+    run = open_inputs([str(p) for p in paths])
+    if not run.sources:
+        reasons = "; ".join(f"{s.target}: {s.reason}" for s in run.skipped) or "no input"
+        fail(f"baseline: nothing to read ({reasons})")
+    return learn_baseline(iter_records(run, options), miner)
+
+
+def _write_report(result: AnalysisResult, fmt: str, output: Path | None) -> None:
+    if fmt == "text" and output is None:
+        render_terminal(result, _console(), err=_console(stderr=True))
+        return
+    if fmt == "json":
+        text = render_json(result)
+    elif fmt == "markdown":
+        text = render_markdown(result)
+    elif fmt == "html":
+        text = render_html(result)
+    else:
+        text = render_text(result, color=False)
+    if output is None:
+        sys.stdout.write(text if text.endswith("\n") else text + "\n")
+        return
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(text, encoding="utf-8")
+    logger.info("report written to {}", output)
+    if not _state["quiet"]:
+        sys.stderr.write(f"aiops: {len(result.incidents)} incident(s); report written to {output}\n")
 
 
 @app.command()

@@ -46,6 +46,28 @@ class MinerSettings(BaseModel):
     state_file: Path | None = Field(None, description="load/save miner state (JSON) here")
 
 
+class DetectSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    window_minutes: float = Field(
+        5.0, gt=0, le=1440, description="errors this close in time group into one incident"
+    )
+    baseline: list[Path] = Field(
+        default_factory=list, description="logs of normal operation to compare against"
+    )
+
+
+class ReportSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    format: Literal["text", "json", "markdown", "html"] = Field(
+        "text", description="analyze output: text, json, markdown or html"
+    )
+    fail_on: Literal["critical", "high", "medium", "low", "info", "never"] = Field(
+        "high", description="exit 1 when an incident this severe or worse is found"
+    )
+
+
 class Settings(BaseModel):
     """The effective configuration."""
 
@@ -55,6 +77,8 @@ class Settings(BaseModel):
     color: Literal["auto", "always", "never"] = "auto"
     ingest: IngestSettings = Field(default_factory=IngestSettings)
     miner: MinerSettings = Field(default_factory=MinerSettings)
+    detect: DetectSettings = Field(default_factory=DetectSettings)
+    report: ReportSettings = Field(default_factory=ReportSettings)
 
 
 class _EnvLayer(BaseSettings):
@@ -68,6 +92,8 @@ class _EnvLayer(BaseSettings):
     color: str | None = None
     ingest: dict[str, Any] = Field(default_factory=dict)
     miner: dict[str, Any] = Field(default_factory=dict)
+    detect: dict[str, Any] = Field(default_factory=dict)
+    report: dict[str, Any] = Field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Protocol, runtime_checkable
+from typing import Protocol, TypeVar, cast, runtime_checkable
 
 from aiops_copilot.knowledge.loader import KnowledgeBase
 from aiops_copilot.models import Diagnosis, Domain, Incident
@@ -44,13 +44,16 @@ class Fixer(Protocol):
 _REGISTRY: dict[Domain, Callable[[], Fixer]] = {}
 
 
-def register(domain: Domain) -> Callable[[type[Fixer]], type[Fixer]]:
+_T = TypeVar("_T")
+
+
+def register(domain: Domain) -> Callable[[type[_T]], type[_T]]:
     """Class decorator: the one place a fixer is made known (``fixers/__init__`` imports all)."""
 
-    def wrap(cls: type[Fixer]) -> type[Fixer]:
+    def wrap(cls: type[_T]) -> type[_T]:
         if domain in _REGISTRY:
             raise ValueError(f"a fixer for {domain.value} is already registered")
-        _REGISTRY[domain] = cls
+        _REGISTRY[domain] = cast(Callable[[], Fixer], cls)
         return cls
 
     return wrap

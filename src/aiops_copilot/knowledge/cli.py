@@ -13,7 +13,7 @@ from rich.table import Table
 from rich.text import Text
 
 from aiops_copilot.knowledge.loader import LoadProblem, check, load_knowledge
-from aiops_copilot.knowledge.schema import Domain
+from aiops_copilot.models import Domain
 
 kb_app = typer.Typer(
     help="The knowledge base of error signatures and runbooks.", no_args_is_help=True

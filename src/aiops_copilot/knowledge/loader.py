@@ -14,7 +14,8 @@ from pathlib import Path
 import yaml
 from pydantic import ValidationError
 
-from aiops_copilot.knowledge.schema import Domain, Entry
+from aiops_copilot.knowledge.schema import Entry
+from aiops_copilot.models import Domain
 
 SHIPPED = Path(__file__).with_name("data")
 #: libyaml's safe loader when the wheel has it (several times faster), else the pure one.
