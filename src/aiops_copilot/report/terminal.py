@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Sequence
+from pathlib import PurePath
 
 from rich.console import Console, Group, JustifyMethod, RenderableType
 from rich.padding import Padding
@@ -17,7 +18,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from aiops_copilot.models import AnalysisResult, HypothesisStatus, Incident, Severity
+from aiops_copilot.models import AnalysisResult, HypothesisStatus, Incident, LineRef, Severity
 from aiops_copilot.report import summary as summary_report
 from aiops_copilot.report.view import (
     STATUS_MARK,
@@ -63,6 +64,8 @@ STATUS_STYLE: dict[HypothesisStatus, str] = {
 
 #: A multi-line record (a stack trace) shows this many of its lines before "… N more".
 RECORD_LINES = 4
+#: Evidence locations up to this long sit beside their line; longer ones go above it.
+LOCATION_WIDTH = 32
 _SUMMARY_KEYS = ("sources", "skipped", "totals", "levels", "top_templates", "signatures")
 
 
@@ -150,10 +153,7 @@ def incident_panel(
     if refs:
         total = len(evidence_of(incident))
         more = f" (first {len(refs)} of {total})" if total > len(refs) else ""
-        rows = _grid(first_width=40)
-        for ref in refs:
-            rows.add_row(_text(ref.location, "cyan"), _record(ref.text))
-        parts += [_heading(f"Evidence{more}"), _indent(rows)]
+        parts += [_heading(f"Evidence{more}"), _indent(_evidence(refs))]
     if incident.grouped_because:
         rows = _grid()
         for why in incident.grouped_because:
@@ -260,6 +260,27 @@ def _references(incident: Incident) -> Text | None:
     return _text("\n".join(lines), "dim")
 
 
+def _evidence(refs: Sequence[LineRef]) -> RenderableType:
+    """Locations beside their lines; a location too long for that goes above its line.
+
+    Paths are cut to the file name when that is still unambiguous among these lines (the
+    full paths are in the facts line above).
+    """
+    names = {ref.source: PurePath(ref.source).name or ref.source for ref in refs}
+    if len(set(names.values())) < len(names):
+        names = {source: source for source in names}
+    locations = [ref.location.replace(ref.source, names[ref.source], 1) for ref in refs]
+    if max(len(loc) for loc in locations) <= LOCATION_WIDTH:
+        rows = _grid(justify="left")
+        for location, ref in zip(locations, refs, strict=True):
+            rows.add_row(_text(location, "cyan"), _record(ref.text))
+        return rows
+    stacked: list[RenderableType] = []
+    for location, ref in zip(locations, refs, strict=True):
+        stacked += [_text(location, "cyan"), Padding(_record(ref.text), (0, 0, 0, 2))]
+    return Group(*stacked)
+
+
 def _record(raw: str) -> Text:
     """A record's text; a stack trace shows its first lines and how many more there are."""
     lines = raw.splitlines() or [""]
@@ -271,13 +292,10 @@ def _record(raw: str) -> Text:
     return text
 
 
-def _grid(*, first_width: int | None = None, justify: JustifyMethod = "right") -> Table:
+def _grid(*, justify: JustifyMethod = "right") -> Table:
     """Two columns, so a wrapped line hangs under its own text instead of the margin."""
     grid = Table.grid(padding=(0, 1))
-    if first_width is None:
-        grid.add_column(no_wrap=True, justify=justify)
-    else:  # evidence: a long path folds rather than squeezing the log line away
-        grid.add_column(overflow="fold", max_width=first_width)
+    grid.add_column(no_wrap=True, justify=justify)
     grid.add_column(overflow="fold")
     return grid
 

@@ -134,15 +134,16 @@ def reading_line(summary: Mapping[str, Any]) -> str | None:
     return text
 
 
-def source_names(summary: Mapping[str, Any], limit: int = 5) -> list[str]:
-    """The first few source names the summary lists, for the one-line header."""
+def source_names(summary: Mapping[str, Any], limit: int = 3) -> list[str]:
+    """The source names for the one-line header, when there are few enough to read there.
+
+    More than ``limit`` would swamp the line; the reading summary lists them all.
+    """
     sources = summary.get("sources")
     if not isinstance(sources, list):
         return []
     names = [str(s.get("source", "")) for s in sources if isinstance(s, Mapping)]
-    if len(names) > limit:
-        return [*names[:limit], f"… {len(names) - limit} more"]
-    return names
+    return names if len(names) <= limit else []
 
 
 def headline(result: AnalysisResult) -> str:
