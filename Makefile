@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-dev
 STAMP_RUN := $(VENV)/.installed
 
-.PHONY: demo test lint bench bench-accuracy bench-throughput bench-pipeline clean
+.PHONY: demo test lint bench bench-accuracy bench-throughput bench-pipeline bench-hdfs evals clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -31,10 +31,13 @@ lint: $(STAMP)
 test: lint
 	$(BIN)/pytest
 
-bench: bench-accuracy bench-throughput bench-pipeline
+bench: bench-accuracy bench-throughput bench-pipeline bench-hdfs
 
 bench-accuracy: $(STAMP)
 	$(BIN)/python bench/loghub_accuracy.py --write docs/benchmarks.md
+
+bench-hdfs: $(STAMP)
+	$(BIN)/python bench/hdfs_sessions.py --write docs/benchmarks.md
 
 bench-throughput: $(STAMP)
 	$(BIN)/python bench/throughput.py --write docs/benchmarks.md

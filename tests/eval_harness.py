@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-
 from loguru import logger
 
 from aiops_copilot.analysis import AnalysisOptions, analyze, default_detectors
@@ -48,7 +47,9 @@ class CaseResult:
 def analyse_case(case: Path, kb: KnowledgeBase) -> AnalysisResult:
     run = open_inputs([str(case / "logs")])
     records = iter_records(run, ReadOptions())
-    return analyze(run, records, TemplateMiner(), kb, AnalysisOptions(detectors=default_detectors()))
+    return analyze(
+        run, records, TemplateMiner(), kb, AnalysisOptions(detectors=default_detectors())
+    )
 
 
 def run_case(case: Path, kb: KnowledgeBase | None = None) -> CaseResult:
@@ -65,8 +66,17 @@ def run_case(case: Path, kb: KnowledgeBase | None = None) -> CaseResult:
             got_domain = top.classification.top.value
     name = f"{case.parent.name}/{case.name}"
     if not expected["incident"]:
-        return CaseResult(name, expected, result, bool(result.incidents), True, True, got_domain,
-                          top.severity.value if top else None, root_cause)
+        return CaseResult(
+            name,
+            expected,
+            result,
+            bool(result.incidents),
+            True,
+            True,
+            got_domain,
+            top.severity.value if top else None,
+            root_cause,
+        )
     floor = Severity(expected["severity_at_least"]).rank
     detected = top is not None and top.severity.rank >= floor
     lowered = root_cause.lower()

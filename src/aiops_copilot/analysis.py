@@ -12,11 +12,15 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
 from aiops_copilot.agents.orchestrator import diagnose_all
 from aiops_copilot.detect.baseline import Baseline
+from aiops_copilot.detect.bursts import detect_bursts
 from aiops_copilot.detect.noise import CompiledRule, noise_reason, shipped_rules
+from aiops_copilot.detect.novelty import detect_novelty
+from aiops_copilot.detect.sessions import detect_sessions
 from aiops_copilot.detect.severity import severity_signal
 from aiops_copilot.detect.signatures import signature_signals
 from aiops_copilot.detect.stats import StatsCollector, TemplateStats
@@ -137,7 +141,10 @@ def _signature_hits(findings: list[TemplateFinding], kb: KnowledgeBase) -> list[
     for finding in findings:
         if finding.entry_id:
             ids, count = grouped.get(finding.entry_id, ([], 0))
-            grouped[finding.entry_id] = ([*ids, finding.stats.template_id], count + finding.stats.count)
+            grouped[finding.entry_id] = (
+                [*ids, finding.stats.template_id],
+                count + finding.stats.count,
+            )
     hits = []
     for entry_id, (ids, count) in grouped.items():
         entry = kb.get(entry_id)
@@ -154,4 +161,8 @@ def learn_baseline(records: Iterable[LogRecord], miner: TemplateMiner) -> Baseli
 
 def default_detectors(baseline: Baseline | None = None) -> tuple[Detector, ...]:
     """The statistical detectors every analysis runs: novelty, bursts, broken sessions."""
-    return ()
+    return (
+        partial(detect_novelty, baseline=baseline),
+        partial(detect_bursts, baseline=baseline),
+        partial(detect_sessions, baseline=baseline),
+    )

@@ -19,12 +19,12 @@ from rich.console import Console
 from rich.markup import escape
 
 from aiops_copilot import __version__
-from aiops_copilot.config import ConfigError, LoadedConfig, effective_items, load_config
-from aiops_copilot.ingest.formats import format_names
-from aiops_copilot.ingest.progress import ReadProgress
 from aiops_copilot.analysis import AnalysisOptions, default_detectors, learn_baseline
 from aiops_copilot.analysis import analyze as run_analysis
+from aiops_copilot.config import ConfigError, LoadedConfig, effective_items, load_config
 from aiops_copilot.detect.baseline import Baseline
+from aiops_copilot.ingest.formats import format_names
+from aiops_copilot.ingest.progress import ReadProgress
 from aiops_copilot.ingest.reader import IngestRun, ReadOptions, iter_records, open_inputs
 from aiops_copilot.ingest.sources import total_size
 from aiops_copilot.knowledge.cli import kb_app
@@ -33,11 +33,11 @@ from aiops_copilot.logs import setup_logging
 from aiops_copilot.models import AnalysisResult, LogRecord, Severity
 from aiops_copilot.parsing.miner import Cluster, MinerConfig, TemplateMiner
 from aiops_copilot.parsing.record_mining import mine_record
+from aiops_copilot.report import templates as templates_report
 from aiops_copilot.report.html import render_html
 from aiops_copilot.report.incidents_json import render_json
 from aiops_copilot.report.markdown import render_markdown
 from aiops_copilot.report.terminal import render_terminal, render_text
-from aiops_copilot.report import templates as templates_report
 
 app = typer.Typer(
     name="aiops",
@@ -311,7 +311,9 @@ def _write_report(result: AnalysisResult, fmt: str, output: Path | None) -> None
     output.write_text(text, encoding="utf-8")
     logger.info("report written to {}", output)
     if not _state["quiet"]:
-        sys.stderr.write(f"aiops: {len(result.incidents)} incident(s); report written to {output}\n")
+        sys.stderr.write(
+            f"aiops: {len(result.incidents)} incident(s); report written to {output}\n"
+        )
 
 
 @app.command()

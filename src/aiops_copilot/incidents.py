@@ -25,7 +25,16 @@ from pathlib import PurePath
 
 from aiops_copilot.detect.stats import TemplateStats
 from aiops_copilot.knowledge.loader import KnowledgeBase
-from aiops_copilot.models import Domain, Incident, Level, LineRef, Severity, Signal, SignalKind, TemplateRef
+from aiops_copilot.models import (
+    Domain,
+    Incident,
+    Level,
+    LineRef,
+    Severity,
+    Signal,
+    SignalKind,
+    TemplateRef,
+)
 
 #: Signal strength below which a template is only an observation, never an incident.
 ALERT_THRESHOLD = 0.35
@@ -217,7 +226,9 @@ def _merge_same_signature(groups: list[_Group], window: timedelta) -> list[_Grou
             (
                 k
                 for k in kept
-                if group.key.startswith("sig:") and k.key == group.key and _overlap(k, group, window)
+                if group.key.startswith("sig:")
+                and k.key == group.key
+                and _overlap(k, group, window)
             ),
             None,
         )

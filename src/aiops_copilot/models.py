@@ -193,7 +193,11 @@ class LineRef:
 
     @property
     def location(self) -> str:
-        span = f"{self.line_no}" if self.end_line <= self.line_no else f"{self.line_no}-{self.end_line}"
+        span = (
+            f"{self.line_no}"
+            if self.end_line <= self.line_no
+            else f"{self.line_no}-{self.end_line}"
+        )
         return f"{self.source}:{span}"
 
 

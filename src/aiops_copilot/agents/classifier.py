@@ -57,7 +57,12 @@ def load_weights(path: Path = WEIGHTS_FILE) -> ClassifierModel:
     try:
         weights = Weights.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
         compiled = tuple(
-            _Compiled(domain, re.compile(rule.pattern, re.IGNORECASE | re.MULTILINE), rule.weight, rule.pattern)
+            _Compiled(
+                domain,
+                re.compile(rule.pattern, re.IGNORECASE | re.MULTILINE),
+                rule.weight,
+                rule.pattern,
+            )
             for domain, rules in weights.keywords.items()
             for rule in rules
         )
@@ -88,8 +93,12 @@ def classify(
         entry = kb.get(entry_id)
         if entry is None:
             continue
-        weight = model.weights.signature_weight.get(entry.severity, 1.0) * (1.0 if rank == 0 else 0.5)
-        add(entry.domain, weight, f"signature {entry.id} ({entry.software}, {entry.severity.value})")
+        weight = model.weights.signature_weight.get(entry.severity, 1.0) * (
+            1.0 if rank == 0 else 0.5
+        )
+        add(
+            entry.domain, weight, f"signature {entry.id} ({entry.software}, {entry.severity.value})"
+        )
 
     text = incident.text
     for rule in model.keywords:

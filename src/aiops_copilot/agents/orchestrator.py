@@ -24,16 +24,16 @@ CLASSIFIER_WEIGHT = 0.6
 SECOND_OPINION_MARGIN = 0.12
 
 
-def route(
-    incident: Incident, agents: Mapping[Domain, Fixer]
-) -> list[tuple[Domain, float]]:
+def route(incident: Incident, agents: Mapping[Domain, Fixer]) -> list[tuple[Domain, float]]:
     """Domains ranked by the blended routing score (classifier and fixer)."""
     assert incident.classification is not None
     blended: list[tuple[Domain, float]] = []
     for domain, score in incident.classification.scores.items():
         fixer = agents.get(domain)
         own = _safe_can_handle(fixer, incident) if fixer else 0.0
-        blended.append((domain, round(CLASSIFIER_WEIGHT * score + (1 - CLASSIFIER_WEIGHT) * own, 3)))
+        blended.append(
+            (domain, round(CLASSIFIER_WEIGHT * score + (1 - CLASSIFIER_WEIGHT) * own, 3))
+        )
     return sorted(blended, key=lambda item: (-item[1], item[0].value))
 
 

@@ -25,7 +25,7 @@ from datetime import UTC, datetime, tzinfo
 from aiops_copilot.detect.baseline import Baseline, epoch_span
 from aiops_copilot.detect.stats import StatsCollector, TemplateStats
 from aiops_copilot.detect.tone import tone_of
-from aiops_copilot.models import Signal, SignalKind
+from aiops_copilot.models import Severity, Signal, SignalKind
 
 #: Scale that makes the median absolute deviation comparable with a standard deviation.
 _MAD_SCALE = 1.4826
@@ -56,6 +56,7 @@ class Burst:
     count: int
     expected: float  # usual records per window
     median: float  # median of the earlier windows in this input (0 when none)
+    baseline: float  # records per window at the baseline's rate (0 without a baseline)
     previous_peak: int  # the busiest earlier window (input or baseline)
     history: int  # earlier windows in this input
     windows: int  # windows that burst, the strongest included
@@ -161,6 +162,7 @@ def _scan(
                     count=count,
                     expected=expected,
                     median=median,
+                    baseline=baseline_expected,
                     previous_peak=ceiling,
                     history=history,
                     windows=0,
@@ -208,35 +210,34 @@ def burst_signals(
         peak = (baseline_peaks or {}).get(item.template_id, 0)
         burst = find_burst(item.minutes, start, config=config, expected_rate=rate, prior_peak=peak)
         if burst is not None:
-            signals.append(_signal(item, burst, config, from_baseline=rate is not None))
+            signals.append(_signal(item, burst, config))
     return signals
 
 
-def _signal(
-    item: TemplateStats, burst: Burst, config: BurstConfig, *, from_baseline: bool
-) -> Signal:
+def _signal(item: TemplateStats, burst: Burst, config: BurstConfig) -> Signal:
     seen = item.first_seen
     aware = seen is not None and seen.tzinfo is not None
     zone = seen.tzinfo if seen is not None else None
     begin, finish = _at(burst.start, zone, aware), _at(burst.end, zone, aware)
-    usual = (
-        f"the baseline's {burst.expected:,.1f}"
-        if from_baseline and burst.expected > burst.median
-        else f"a median of {burst.median:,.1f} over {burst.history:,} earlier windows"
-    )
+    width = config.window_minutes
+    usual = f"{burst.expected:,.1f}" if burst.expected > 1.0 else "at most 1"
     reason = (
-        f"burst: {burst.count:,} records in the {config.window_minutes} minutes from "
-        f"{begin:%Y-%m-%d %H:%M} to {finish:%H:%M} ({burst.per_minute:,.1f}/min), "
-        f"{burst.factor:,.1f}x the usual rate ({usual} per {config.window_minutes} minutes)"
+        f"burst: {burst.count:,} records in the {width} minutes from {begin:%Y-%m-%d %H:%M} "
+        f"to {finish:%H:%M} ({burst.per_minute:,.1f}/min), {burst.factor:,.1f}x the usual "
+        f"{usual} per {width} minutes ("
     )
+    if burst.baseline:
+        reason += f"baseline: {burst.baseline:,.1f}; "
+    reason += f"median of {burst.history:,} earlier windows here: {burst.median:,.1f}"
     if burst.previous_peak:
-        reason += f"; the busiest earlier window had {burst.previous_peak:,}"
+        reason += f"; busiest earlier window: {burst.previous_peak:,}"
+    reason += ")"
     if burst.windows > 1:
         reason += f"; {burst.windows} windows burst in all"
     tone = tone_of(item)
     strength = min(0.5, 0.3 + 0.1 * math.log2(burst.factor / config.min_factor))
     score = min(1.0, tone.boost + tone.weight * strength)
-    if tone.name != "failure":
+    if tone.severity is Severity.INFO:
         reason += f"; the template sounds like {tone.name}, so this alone is weak evidence"
     return Signal(
         kind=SignalKind.BURST,

@@ -22,7 +22,7 @@ from datetime import datetime
 from aiops_copilot.detect.baseline import Baseline
 from aiops_copilot.detect.stats import StatsCollector, TemplateStats
 from aiops_copilot.detect.tone import tone_of
-from aiops_copilot.models import Signal, SignalKind
+from aiops_copilot.models import Severity, Signal, SignalKind
 
 _OTHER = "(other)"
 
@@ -147,7 +147,7 @@ def novelty_signals(
 def _signal(item: TemplateStats, base: float, confidence: float, reason: str) -> Signal:
     tone = tone_of(item)
     score = min(1.0, tone.boost + tone.weight * base * confidence)
-    if tone.name != "failure":
+    if tone.severity is Severity.INFO:
         reason += f"; the template sounds like {tone.name}, so this alone is weak evidence"
     return Signal(
         kind=SignalKind.NOVELTY,

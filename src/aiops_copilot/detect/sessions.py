@@ -38,7 +38,9 @@ from aiops_copilot.models import Severity, Signal, SignalKind
 
 @dataclass(frozen=True, slots=True)
 class SessionConfig:
-    #: Fewest sessions to learn anything from; below it the detector stays silent.
+    #: Fewest sessions to learn anything from; below it the detector stays silent. At least
+    #: half of them must have two events or more: single-event "sessions" (ids that appear
+    #: once, sampled logs) have no sequence to break, and rare templates are novelty's business.
     min_sessions: int = 30
     #: An event in at most this share of sessions is rare (so rarity needs >= 100 sessions).
     rare_fraction: float = 0.01
@@ -58,6 +60,9 @@ class SessionConfig:
     max_fit_sessions: int = 200_000
     #: Pipeline only: sessions active this close to the input's start or end may be cut by it.
     open_seconds: float = 60.0
+    #: Pipeline only: a session with this many events hit the collector's cap (StatsCollector's
+    #: ``max_session_events``) and lost the rest, so it is treated like a session cut by the input.
+    capped_events: int = 500
     #: Pipeline only: example session keys named in a reason.
     examples: int = 3
 
@@ -156,10 +161,12 @@ class SessionModel:
     ends: dict[str, int]
     invariants: list[Invariant]
     config: SessionConfig = field(default_factory=SessionConfig)
+    #: Fitted sessions with at least two events.
+    multi_event: int = 0
 
     @property
     def usable(self) -> bool:
-        return self.sessions >= self.config.min_sessions
+        return self.sessions >= self.config.min_sessions and 2 * self.multi_event >= self.sessions
 
     @classmethod
     def fit(
@@ -176,11 +183,14 @@ class SessionModel:
                 sessions += 1
         presence: Counter[str] = Counter()
         ends: Counter[str] = Counter()
+        multi_event = 0
         for (counts, last), weight in shapes.items():
             for event, _ in counts:
                 presence[event] += weight
             ends[last] += weight
-        model = cls(sessions, dict(presence), dict(ends), [], config)
+            if len(counts) > 1 or counts[0][1] > 1:
+                multi_event += weight
+        model = cls(sessions, dict(presence), dict(ends), [], config, multi_event)
         if model.usable:
             model.invariants = _mine_invariants(shapes, presence, sessions, config)
         return model
@@ -249,35 +259,91 @@ def _mine_invariants(
     sessions: int,
     config: SessionConfig,
 ) -> list[Invariant]:
-    """Pairwise count ratios that hold in (almost) every session having either event."""
+    """Pairwise count ratios that hold in (almost) every session having either event.
+
+    Shapes are scanned heaviest first and a pair is dropped as soon as its broken sessions
+    exceed what the threshold allows, so pairs that are not invariants (nearly all of them)
+    cost a few rows each even when sessions come in a hundred thousand shapes.
+    """
     candidates = [
         event
         for event, present in sorted(presence.items(), key=lambda kv: (-kv[1], kv[0]))
         if present >= config.min_presence * sessions
     ][: config.max_invariant_events]
-    rows = [(dict(counts), weight) for (counts, _), weight in shapes.items()]
+    rows = [
+        (dict(counts), weight)
+        for (counts, _), weight in sorted(shapes.items(), key=lambda kv: -kv[1])
+    ]
+    slack = 1.0 - config.min_holds
     invariants: list[Invariant] = []
     for i, left in enumerate(candidates):
         for right in candidates[i + 1 :]:
-            support = 0
-            ratios: Counter[tuple[int, int]] = Counter()
-            for counts, weight in rows:
-                a, b = counts.get(left, 0), counts.get(right, 0)
-                if a or b:
-                    support += weight
-                    if a and b:
-                        g = gcd(a, b)
-                        ratios[(a // g, b // g)] += weight
-            if support < config.min_support or not ratios:
+            have_left, have_right = presence[left], presence[right]
+            # Sessions with only one of the two break any ratio: too many, no invariant.
+            if abs(have_left - have_right) > slack * max(have_left, have_right):
                 continue
-            (a, b), kept = ratios.most_common(1)[0]
-            if a > config.max_times or b > config.max_times:
-                continue
-            holds = kept / support
-            if holds >= config.min_holds:
-                # count(left) / count(right) == a / b  <=>  b * count(left) == a * count(right)
-                invariants.append(Invariant(left, right, b, a, round(holds, 4), support))
+            allowed = slack * (have_left + have_right)
+            for ratio in _ratios(rows, left, right, config.max_times, allowed):
+                found = _holds(rows, left, right, ratio, allowed)
+                if found is None:
+                    continue
+                kept, support = found
+                if support >= config.min_support and kept >= config.min_holds * support:
+                    # count(left) / count(right) == a / b  <=>  b * count(left) == a * count(right)
+                    a, b = ratio
+                    invariants.append(
+                        Invariant(left, right, b, a, round(kept / support, 4), support)
+                    )
+                break
     return invariants
+
+
+def _ratios(
+    rows: Sequence[tuple[dict[str, int], int]],
+    left: str,
+    right: str,
+    max_times: int,
+    allowed: float,
+) -> list[tuple[int, int]]:
+    """Candidate ratios count(left):count(right), from the heaviest shapes that have both;
+    none once the sessions with only one of them are already too many."""
+    found: list[tuple[int, int]] = []
+    alone = 0
+    for counts, weight in rows:
+        a, b = counts.get(left, 0), counts.get(right, 0)
+        if bool(a) != bool(b):
+            alone += weight
+            if alone > allowed:
+                return []
+        elif a and b:
+            g = gcd(a, b)
+            ratio = (a // g, b // g)
+            if ratio not in found and max(ratio) <= max_times:
+                found.append(ratio)
+            if len(found) == 3:
+                break
+    return found
+
+
+def _holds(
+    rows: Sequence[tuple[dict[str, int], int]],
+    left: str,
+    right: str,
+    ratio: tuple[int, int],
+    allowed: float,
+) -> tuple[int, int] | None:
+    """(sessions keeping the ratio, sessions with either event), or None once too many break."""
+    a, b = ratio
+    support = broken = 0
+    for counts, weight in rows:
+        x, y = counts.get(left, 0), counts.get(right, 0)
+        if x or y:
+            support += weight
+            if b * x != a * y:
+                broken += weight
+                if broken > allowed:
+                    return None
+    return support - broken, support
 
 
 def find_broken_sessions(
@@ -309,7 +375,9 @@ def culprit(violations: Sequence[Violation], sequence: Sequence[str]) -> str:
     return max(votes, key=lambda event: (votes[event], position.get(event, -1), event))
 
 
-def _is_open(trace: SessionTrace, start: datetime | None, end: datetime | None, grace: float) -> bool:
+def _is_open(
+    trace: SessionTrace, start: datetime | None, end: datetime | None, grace: float
+) -> bool:
     margin = timedelta(seconds=grace)
     if end is not None and trace.last_seen is not None and trace.last_seen >= end - margin:
         return True
@@ -342,7 +410,10 @@ def session_signals(
     by_id = {item.template_id: item for item in templates}
     groups: dict[str, _Group] = {}
     for (trace, events), found in zip(traces, model.check_all(sequences), strict=True):
-        if found and _is_open(trace, start, end, config.open_seconds):
+        if found and (
+            len(trace.events) >= config.capped_events
+            or _is_open(trace, start, end, config.open_seconds)
+        ):
             found = [v for v in found if v.kind not in INCOMPLETE_KINDS]
         if not found:
             continue
@@ -391,7 +462,7 @@ def _signal(
         reason += f"; {others} other rule(s) broken too"
     reason += f"; e.g. {examples}"
     tone = tone_of(item)
-    strong = top.strength >= 0.99 and model.sessions >= 200 and broken <= 0.05 * total
+    strong = top.strength >= config.min_holds and model.sessions >= 200 and broken <= 0.05 * total
     severity = tone.severity
     if severity is Severity.INFO and strong:
         severity = Severity.LOW  # a rule 99% of many sessions keep is structure, not chatter

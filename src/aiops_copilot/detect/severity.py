@@ -21,8 +21,8 @@ _FAILURE_WORDS = re.compile(
 )
 #: A process or job that exited with a non-zero status.
 _NONZERO_EXIT = re.compile(
-    r"(?:exit(?:ed)?(?: with)?(?: exit)? (?:code|status)[ =:]*|status=|returned non-zero exit status |"
-    r"exit_code[=:] ?)(?P<code>[1-9]\d{0,2})\b",
+    r"(?:exit(?:ed)?(?: with)?(?: exit)? (?:code|status)[ =:]*|status=|"
+    r"returned non-zero exit status |exit_code[=:] ?)(?P<code>[1-9]\d{0,2})\b",
     re.IGNORECASE,
 )
 _STATUS_IN_TEXT = re.compile(r"(?:\bstatus=|HTTP/\d(?:\.\d)?\"? )(?P<status>[1-5]\d\d)\b")

@@ -317,7 +317,9 @@ class StatsCollector:
         """Every cluster id seen, mapped to the id of the template it now lives in."""
         return {cid: stats.cluster.resolve().template_id for cid, stats in self._by_cluster.items()}
 
-    def session_sequences(self, resolve: dict[int, str]) -> Iterator[tuple[SessionTrace, list[str]]]:
+    def session_sequences(
+        self, resolve: dict[int, str]
+    ) -> Iterator[tuple[SessionTrace, list[str]]]:
         """Each session with its events as template ids (``resolve`` maps cluster id -> id)."""
         for trace in self.sessions.values():
             yield trace, [resolve[cid] for cid in trace.events if cid in resolve]

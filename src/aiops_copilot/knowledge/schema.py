@@ -11,8 +11,6 @@ import re
 from functools import cached_property
 from typing import Annotated
 
-from aiops_copilot.models import Domain, Severity
-
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -22,6 +20,7 @@ from pydantic import (
     model_validator,
 )
 
+from aiops_copilot.models import Domain, Severity
 
 EntryId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9]+(?:-[a-z0-9]+)+$", max_length=80)]
 Text = Annotated[str, StringConstraints(min_length=1, strip_whitespace=True)]
