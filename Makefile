@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-dev
 STAMP_RUN := $(VENV)/.installed
 
-.PHONY: demo test lint bench bench-accuracy bench-throughput bench-pipeline bench-hdfs evals clean
+.PHONY: demo test lint bench bench-accuracy bench-throughput bench-pipeline bench-hdfs bench-bgl clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -31,10 +31,13 @@ lint: $(STAMP)
 test: lint
 	$(BIN)/pytest
 
-bench: bench-accuracy bench-throughput bench-pipeline bench-hdfs
+bench: bench-accuracy bench-throughput bench-pipeline bench-hdfs bench-bgl
 
 bench-accuracy: $(STAMP)
 	$(BIN)/python bench/loghub_accuracy.py --write docs/benchmarks.md
+
+bench-bgl: $(STAMP)
+	$(BIN)/python bench/bgl_alerts.py --write docs/benchmarks.md
 
 bench-hdfs: $(STAMP)
 	$(BIN)/python bench/hdfs_sessions.py --write docs/benchmarks.md

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from bisect import bisect_left
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -142,6 +143,11 @@ class _Group:
     def sources(self) -> set[str]:
         return {src for f in self.findings for src in f.stats.sources}
 
+    @property
+    def minute_list(self) -> list[int]:
+        """The epoch minutes in which the group's lines occurred, sorted."""
+        return sorted({m for f in self.findings for m in f.stats.minutes})
+
 
 def _service_of(stats: TemplateStats) -> str:
     if stats.services:
@@ -152,11 +158,20 @@ def _service_of(stats: TemplateStats) -> str:
 
 
 def _overlap(a: _Group, b: _Group, window: timedelta) -> bool:
-    """True when the two groups' time spans come within ``window`` of each other (or lack times:
-    then they must share a source file)."""
-    if a.first is None or b.first is None or a.last is None or b.last is None:
+    """True when lines of the two groups happened within ``window`` of each other (or, lacking
+    times, when they share a source file). Compared minute by minute, not by first-to-last
+    span: a warning seen in June and December does not overlap everything in between."""
+    minutes_a, minutes_b = a.minute_list, b.minute_list
+    if not minutes_a or not minutes_b:
         return bool(a.sources & b.sources)
-    return a.first - window <= b.last and b.first - window <= a.last
+    reach = max(1, int(window.total_seconds() // 60))
+    if len(minutes_a) > len(minutes_b):
+        minutes_a, minutes_b = minutes_b, minutes_a
+    for minute in minutes_a:
+        at = bisect_left(minutes_b, minute - reach)
+        if at < len(minutes_b) and minutes_b[at] <= minute + reach:
+            return True
+    return False
 
 
 def _domain_of(kb: KnowledgeBase, group: _Group) -> Domain | None:
@@ -242,6 +257,12 @@ def _merge_same_signature(groups: list[_Group], window: timedelta) -> list[_Grou
     return kept
 
 
+def _same_band(a: Severity, b: Severity) -> bool:
+    """Both serious (medium or worse) or both minor: a minor advisory never rides along with,
+    or drags down, a real failure."""
+    return (a.rank >= Severity.MEDIUM.rank) == (b.rank >= Severity.MEDIUM.rank)
+
+
 def _merge_related_known(groups: list[_Group], window: timedelta) -> list[_Group]:
     """Several known signatures of one domain from one service at the same time are one
     problem seen from several angles (sshd's "Failed password", "Invalid user" and PAM's
@@ -254,6 +275,7 @@ def _merge_related_known(groups: list[_Group], window: timedelta) -> list[_Group
                 for k in kept
                 if k.domain is not None
                 and k.domain == group.domain
+                and _same_band(k.severity, group.severity)
                 and (k.service == group.service or k.sources & group.sources)
                 and _overlap(k, group, window)
             ),
@@ -280,13 +302,11 @@ def _absorb_symptoms(groups: list[_Group], window: timedelta) -> list[_Group]:
         if group.entry_ids:
             kept.append(group)
             continue
-        same_source_or_lesser = [
+        candidates = [
             k
             for k in known
-            if _overlap(k, group, window)
-            and (k.sources & group.sources or group.severity.rank <= k.severity.rank)
+            if _overlap(k, group, window) and group.severity.rank <= k.severity.rank
         ]
-        candidates = same_source_or_lesser
         if not candidates:
             kept.append(group)
             continue
