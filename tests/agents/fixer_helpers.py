@@ -96,7 +96,8 @@ def incident_from_lines(
     refs = [LineRef(source, i + 1, i + 1, text) for i, text in enumerate(lines)]
     counts = list(counts) if counts is not None else [1] * len(lines)
     templates = [
-        TemplateRef(f"t{i}", text, n, text) for i, (text, n) in enumerate(zip(lines, counts, strict=True))
+        TemplateRef(f"t{i}", text, n, text)
+        for i, (text, n) in enumerate(zip(lines, counts, strict=True))
     ]
     return Incident(
         id="inc-test",
@@ -123,11 +124,25 @@ def _looks_wrong(stats: TemplateStats, hit: bool) -> bool:
         return True
     if any(s[:1] in ("4", "5") for s in stats.statuses):
         return True
-    return stats.max_level in (Level.UNKNOWN, Level.NOTICE) and bool(_ERRORISH.search(stats.example))
+    return stats.max_level in (Level.UNKNOWN, Level.NOTICE) and bool(
+        _ERRORISH.search(stats.example)
+    )
 
 
-def incident_from_logs(folder: Path, *, max_lines: int = 30) -> Incident:
-    """An incident made of every template of ``folder``'s logs that looks wrong."""
+#: Lines that matter next to failures although they are not failures themselves: a login that
+#: succeeded (after a brute force), a session opened. The pipeline is expected to attach them
+#: when they share a source address or user with the incident.
+RELATED = re.compile(
+    r"Accepted (?:password|keyboard-interactive|publickey)|session opened for user"
+)
+
+
+def incident_from_logs(folder: Path, *, max_lines: int = 30, related: bool = True) -> Incident:
+    """An incident made of every template of ``folder``'s logs that looks wrong.
+
+    With ``related``, templates matching :data:`RELATED` that name an address or user seen in
+    the chosen templates' lines are added too.
+    """
     run = open_inputs([str(folder)])
     miner = TemplateMiner()
     collector = StatsCollector()
@@ -136,7 +151,8 @@ def incident_from_logs(folder: Path, *, max_lines: int = 30) -> Incident:
     order = kb().matching_order()
     chosen: list[TemplateStats] = []
     entry_ids: list[str] = []
-    for stats in collector.finish():
+    all_stats = collector.finish()
+    for stats in all_stats:
         hit = next((e.id for e in order if e.matches(stats.example)), None)
         if hit and kb().entries[hit].severity == Severity.INFO and stats.max_level < Level.WARNING:
             hit = None
@@ -144,12 +160,18 @@ def incident_from_logs(folder: Path, *, max_lines: int = 30) -> Incident:
             chosen.append(stats)
             if hit and hit not in entry_ids:
                 entry_ids.append(hit)
+    if related:
+        names = {key.split(":", 1)[1].split(":")[0] for s in chosen for key in s.entities}
+        for stats in all_stats:
+            if any(stats is c for c in chosen) or not RELATED.search(stats.example):
+                continue
+            texts = [stats.example, *(ref.text for ref in stats.lines)]
+            if any(name and name in text for name in names for text in texts):
+                chosen.append(stats)
     rank = {e.id: i for i, e in enumerate(order)}
     entry_ids.sort(key=rank.__getitem__)
     # Evidence: round-robin over templates, worst level first, capped like the pipeline's.
-    queues = [
-        list(s.lines) for s in sorted(chosen, key=lambda s: (-s.max_level, -s.count))
-    ]
+    queues = [list(s.lines) for s in sorted(chosen, key=lambda s: (-s.max_level, -s.count))]
     lines: list[LineRef] = []
     while len(lines) < max_lines and any(queues):
         for queue in queues:

@@ -41,8 +41,12 @@ _TOO_MANY = (
     r"\b1040\b|max number of clients reached|too many open connections|connection pool exhausted"
 )
 _DEADLOCK = r"deadlock detected|deadlock found|\b1213\b|\b40P01\b"
-_LOCK_TIMEOUT = r"lock timeout|lock_timeout|lock wait timeout exceeded|LockNotAvailable|\b55P03\b|\b1205\b"
-_STATEMENT_TIMEOUT = r"statement timeout|statement_timeout|QueryCanceled|\b57014\b|max_execution_time"
+_LOCK_TIMEOUT = (
+    r"lock timeout|lock_timeout|lock wait timeout exceeded|LockNotAvailable|\b55P03\b|\b1205\b"
+)
+_STATEMENT_TIMEOUT = (
+    r"statement timeout|statement_timeout|QueryCanceled|\b57014\b|max_execution_time"
+)
 
 
 def _engine(ev: Evidence) -> str | None:
@@ -80,7 +84,7 @@ def _connection_facts(ev: Evidence) -> dict[str, Any]:
         r"Aborted connection \d+ to db: '([^']*)' user: '([^']*)' host: '([^']*)'", 2
     )
     if aborted:
-        user, count = aborted.most_common(1)[0]
+        user = aborted.most_common(1)[0][0]
         facts["aborted_connections"] = sum(aborted.values())
         facts["aborted_user"] = user
         host = ev.first(rf"Aborted connection \d+ to db: '[^']*' user: '{user}' host: '([^']*)'")
@@ -88,7 +92,7 @@ def _connection_facts(ev: Evidence) -> dict[str, Any]:
     idle = ev.count(r"\bidle\b(?! timeout)(?!_in_transaction_session_timeout)")
     facts["idle_connections"] = idle or None
     # Who was refused: the clients reporting it (services) or the roles in the server's prefix.
-    roles = ev.tally(r"\b([\w-]+)@([\w-]+)\s+(?:FATAL|ERROR)", 0)
+    roles = ev.tally(r"\b([\w-]+@[\w-]+)\s+(?:FATAL|ERROR)")
     if len(roles) == 1:
         facts["refused_client"] = next(iter(roles))
     clients = [s for s in ev.incident.services if s and not s.startswith(("postgres", "mysqld"))]
@@ -104,8 +108,11 @@ def _deadlock_facts(ev: Evidence) -> dict[str, Any]:
     if not deadlocks:
         return facts
     facts["deadlocks"] = deadlocks
-    waits = ev.distinct(r"Process (\d+) waits for (\w+) on (?:transaction|relation|tuple)", 0)
-    facts["lock_waits"] = waits[:4] or None
+    waits = [
+        f"{m.group(1)} waits for {m.group(2)} held by {m.group(3)}"
+        for m, _ in ev.matches(r"Process (\d+) waits for (\w+) on [^;]*; blocked by process (\d+)")
+    ]
+    facts["lock_waits"] = list(dict.fromkeys(waits))[:4] or None
     facts["processes"] = ev.distinct(r"(?:Process|blocked by process) (\d+)")[:6] or None
     facts["lock_types"] = (
         ev.distinct(r"waits for (\w+Lock)")
@@ -118,9 +125,9 @@ def _deadlock_facts(ev: Evidence) -> dict[str, Any]:
         or ev.distinct(r"\bupdate\s+(\w+)\s+set\b")
         or None
     )
-    facts["statements"] = ev.distinct(r"Process \d+: ((?:update|delete|insert|select)[^\n|]{0,160})")[
-        :4
-    ] or None
+    facts["statements"] = (
+        ev.distinct(r"Process \d+: ((?:update|delete|insert|select)[^\n|]{0,160})")[:4] or None
+    )
     facts["rows"] = ev.distinct(r"where\s+id\s*=\s*(\d+)")[:6] or None
     facts["transactions"] = ev.distinct(r"(?:TRANSACTION|transaction) (\d+)")[:4] or None
     facts["rolled_back"] = first_of(
@@ -231,7 +238,9 @@ class DatabaseFixer(SpecialistFixer):
                 ev.first(r"redis://([\w.:-]+)"),
             ),
             "sqlstate": top(ev.tally(r"SQLSTATE\[?\s*([0-9A-Z]{5})"), 3) or None,
-            "error_codes": top(ev.tally(r"(?:Error|OperationalError|ERROR)\s*\(?\s*(1\d{3}|2\d{3})\b"), 3)
+            "error_codes": top(
+                ev.tally(r"(?:Error|OperationalError|ERROR)\s*\(?\s*(1\d{3}|2\d{3})\b"), 3
+            )
             or None,
             "auth_failures": ev.count(
                 r"password authentication failed|Access denied for user|authentication failed"

@@ -1,9 +1,9 @@
 """The machinery every fixer shares: score the fit, weigh hypotheses, write the diagnosis.
 
 A specialist differs from another in two things only: its **extractors** (Python: regexes that
-turn evidence into facts such as ``port=16101`` or ``top_frame=PricingEngine.discountFor``) and
+turn evidence into facts such as ``port=16101`` or ``app_frame=PricingEngine.discountFor``) and
 its **knowledge** (YAML: the problems and hypotheses of its domain, see
-:mod:`aiops_copilot.knowledge.hypotheses`). Everything else — deciding which problem this is,
+:mod:`aiops_copilot.knowledge.hypothesis_book`). Everything else — deciding which problem this is,
 which hypotheses the evidence rules in or out, composing a root cause that names the facts,
 choosing the evidence lines, the confidence — is the same reasoning for all six, so it lives
 here once and every diagnosis reads alike.
@@ -20,8 +20,20 @@ from typing import Any, ClassVar
 from loguru import logger
 
 from aiops_copilot.agents.base import FixerContext
-from aiops_copilot.agents.fixers.evidence import Evidence
-from aiops_copilot.knowledge.hypotheses import (
+from aiops_copilot.agents.fixers.evidence import Doc, Evidence
+from aiops_copilot.agents.fixers.linking import merge_incidents, neighbours
+from aiops_copilot.agents.fixers.prose import (
+    capital,
+    first_sentences,
+    format_value,
+    generic,
+    is_set,
+    plain_facts,
+    render,
+    sentence,
+    unique,
+)
+from aiops_copilot.knowledge.hypothesis_book import (
     Applies,
     Check,
     DomainBook,
@@ -40,63 +52,11 @@ MAX_STEPS = 8
 MAX_COMMANDS = 8
 MAX_REFERENCES = 6
 
-_OPTIONAL = re.compile(r"\[\[(.+?)\]\]", re.DOTALL)
-_VARIABLE = re.compile(r"\{([a-z_][a-z0-9_]*)\}")
 _STATUS_ORDER = {
     HypothesisStatus.SUPPORTED: 0,
     HypothesisStatus.POSSIBLE: 1,
     HypothesisStatus.RULED_OUT: 2,
 }
-
-
-# -- rendering texts with facts --------------------------------------------------------------
-
-
-def _is_set(value: Any) -> bool:
-    return value is not None and value is not False and value != "" and value != [] and value != {}
-
-
-def format_value(value: Any) -> str:
-    """A fact as prose: lists joined (at most five), floats rounded, the rest as written."""
-    if isinstance(value, list | tuple):
-        shown = [format_value(v) for v in value[:5]]
-        more = len(value) - len(shown)
-        return ", ".join(shown) + (f" and {more} more" if more > 0 else "")
-    if isinstance(value, float):
-        return f"{value:.1f}".rstrip("0").rstrip(".") if value < 100 else f"{value:.0f}"
-    return str(value)
-
-
-def render(text: str, facts: dict[str, Any], *, placeholder: bool = True) -> str:
-    """Fill ``{fact}`` names; drop ``[[ ... ]]`` segments that name an unknown fact.
-
-    A name outside any segment that is unknown becomes ``<name>`` (commands stay runnable
-    templates) or, with ``placeholder=False``, is left out.
-    """
-
-    def optional(match: re.Match[str]) -> str:
-        segment = match.group(1)
-        names = _VARIABLE.findall(segment)
-        if any(not _is_set(facts.get(name)) for name in names):
-            return ""
-        return _VARIABLE.sub(lambda m: format_value(facts[m.group(1)]), segment)
-
-    def required(match: re.Match[str]) -> str:
-        value = facts.get(match.group(1))
-        if _is_set(value):
-            return format_value(value)
-        return f"<{match.group(1)}>" if placeholder else ""
-
-    filled = _VARIABLE.sub(required, _OPTIONAL.sub(optional, text))
-    return re.sub(r"[ \t]{2,}", " ", filled).replace(" ,", ",").replace("( ", "(").strip()
-
-
-def _sentence(text: str) -> str:
-    text = text.strip()
-    if not text:
-        return text
-    text = text[0].upper() + text[1:]
-    return text if text[-1] in ".!?" else text + "."
 
 
 # -- the knowledge base for can_handle (which has no context) -----------------------------------
@@ -121,6 +81,25 @@ class Weighed:
     because: str
     ins: list[Check] = field(default_factory=list)
     outs: list[Check] = field(default_factory=list)
+
+
+@dataclass
+class Analysis:
+    """One reading of the evidence: what the facts are, which problem, which hypotheses hold."""
+
+    entries: list[Entry]
+    ev: Evidence
+    facts: dict[str, Any]
+    problem: ProblemSpec | None
+    weighed: list[Weighed]
+
+    @property
+    def supported(self) -> list[Weighed]:
+        return [w for w in self.weighed if w.status == HypothesisStatus.SUPPORTED]
+
+    @property
+    def possible(self) -> list[Weighed]:
+        return [w for w in self.weighed if w.status == HypothesisStatus.POSSIBLE]
 
 
 class SpecialistFixer:
@@ -175,11 +154,9 @@ class SpecialistFixer:
             score += 0.45 if entries[0].domain == self.domain else 0.25
         if self.keywords:
             pattern = compile_pattern("|".join(f"(?:{k})" for k in self.keywords))
-            docs = ev.templates or ev.lines
-            total = sum(d.weight for d in docs) or 1
-            hits = sum(d.weight for d in docs if pattern.search(d.text))
-            if hits:
-                score += 0.15 + 0.3 * min(1.0, 2.0 * hits / total)
+            share = max(_share(pattern, ev.templates), _share(pattern, ev.lines))
+            if share:
+                score += 0.15 + 0.3 * min(1.0, 2.0 * share)
         known_format = any(f in self.formats for f in incident.formats)
         if known_format or any(e.software in self.software for e in entries):
             score += 0.1
@@ -202,35 +179,66 @@ class SpecialistFixer:
 
     def _facts(self, ev: Evidence) -> dict[str, Any]:
         raw = self.extract(ev)
-        return {k: v for k, v in raw.items() if _is_set(v)}
+        return {k: v for k, v in raw.items() if is_set(v)}
 
-    def _diagnose(self, incident: Incident, context: FixerContext) -> Diagnosis:
-        entries = self._entries(incident, context.kb)
+    def _analyse(
+        self, incident: Incident, kb: KnowledgeBase, problem: ProblemSpec | None = None
+    ) -> Analysis:
+        """Facts, problem and weighed hypotheses for one view of the evidence."""
+        entries = self._entries(incident, kb)
         ev = Evidence(incident, entries)
         facts = self._facts(ev)
         book = self.book()
-        problem = self._problem(book.problems, ev, facts)
+        if problem is None:
+            problem = self._problem(book.problems, ev, facts)
         if problem is not None:
             facts["problem"] = problem.id
         weighed = self._weigh(book.hypotheses, ev, facts, problem)
-        supported = [w for w in weighed if w.status == HypothesisStatus.SUPPORTED]
-        possible = [w for w in weighed if w.status == HypothesisStatus.POSSIBLE]
+        return Analysis(entries, ev, facts, problem, weighed)
+
+    def _diagnose(self, incident: Incident, context: FixerContext) -> Diagnosis:
+        kb = context.kb
+        cause = (context.incidents or {}).get(incident.caused_by or "")
+        view = merge_incidents(incident, [cause]) if cause is not None else incident
+        analysis = self._analyse(view, kb)
+        if analysis.problem is None or not analysis.supported:
+            # The explanation may sit in a neighbouring incident the grouping did not link
+            # (Redis MISCONF here, "Permission denied" on its RDB file there): look next door.
+            nearby = neighbours(incident, context, exclude={cause.id} if cause else set())
+            if nearby:
+                wider = self._analyse(merge_incidents(view, nearby), kb, analysis.problem)
+                if (analysis.problem is None and wider.problem is not None) or (
+                    wider.supported and not analysis.supported
+                ):
+                    wider.facts["linked_incidents"] = [i.id for i in nearby]
+                    analysis = wider
+        if cause is not None:
+            analysis.facts["caused_by"] = cause.id
+        entries, ev, facts, problem = (
+            analysis.entries,
+            analysis.ev,
+            analysis.facts,
+            analysis.problem,
+        )
+        weighed, supported, possible = analysis.weighed, analysis.supported, analysis.possible
         lead = supported[0] if supported else (possible[0] if possible else None)
-        entry = self._primary_entry(entries, lead)
+        entry = self._primary_entry(entries, lead, problem)
 
         title = self._title(problem, entry, incident, facts)
-        root_cause = self._root_cause(problem, entry, supported, possible, facts)
+        root_cause = self._root_cause(problem, entry, supported, possible, facts, ev)
         confidence = self._confidence(entries, problem, supported, possible, facts)
         chosen = [w for w in (supported[:2] or ([lead] if lead else []))]
-        remediation = _unique(
-            [render(s, facts) for w in chosen for s in w.spec.remediation]
-            + [s for e in entries[:2] for s in e.remediation]
+        runbook = [entry] if entry is not None else []
+        remediation = unique(
+            [render(s.text, facts) for w in chosen for s in w.spec.remediation if s.applies(facts)]
+            + [s for e in runbook for s in e.remediation]
         )[:MAX_STEPS]
-        commands = _unique(
-            [render(c, facts) for w in chosen for c in w.spec.commands]
-            + [c for e in entries[:2] for c in e.commands]
+        commands = unique(
+            [render(c.text, facts) for w in chosen for c in w.spec.commands if c.applies(facts)]
+            + [c for e in runbook for c in e.commands]
         )[:MAX_COMMANDS]
-        references = _unique([r for e in entries for r in e.references])[:MAX_REFERENCES]
+        references = unique([r for e in entries for r in e.references])[:MAX_REFERENCES]
+        severity = problem.severity if problem is not None else None
         return Diagnosis(
             agent=self.name,
             title=title,
@@ -238,7 +246,7 @@ class SpecialistFixer:
             confidence=confidence,
             hypotheses=[
                 Hypothesis(
-                    cause=_sentence(w.cause),
+                    cause=sentence(w.cause),
                     status=w.status,
                     because=w.because,
                     score=round(w.score, 3),
@@ -250,8 +258,14 @@ class SpecialistFixer:
             commands=commands,
             references=references,
             evidence=self._evidence(ev, lead, problem),
-            facts=_plain(facts),
+            facts=plain_facts(facts),
             entry_ids=list(incident.entry_ids),
+            severity=severity,
+            severity_reason=(
+                render(problem.headline, facts, placeholder=False)
+                if problem is not None and severity is not None
+                else None
+            ),
         )
 
     def _fallback(self, incident: Incident, context: FixerContext) -> Diagnosis:
@@ -318,7 +332,7 @@ class SpecialistFixer:
         if check.fact is not None:
             name = check.fact.lstrip("!").split("=")[0].split(">")[0].split("<")[0]
             value = facts.get(name)
-            return f"{name} = {format_value(value)}" if _is_set(value) else check.fact
+            return f"{name} = {format_value(value)}" if is_set(value) else check.fact
         regex = check.regex
         if regex is None:
             return ""
@@ -382,10 +396,16 @@ class SpecialistFixer:
         out.sort(key=lambda w: (_STATUS_ORDER[w.status], -w.score, w.spec.id))
         return out
 
-    def _primary_entry(self, entries: Sequence[Entry], lead: Weighed | None) -> Entry | None:
-        if lead is not None:
+    def _primary_entry(
+        self, entries: Sequence[Entry], lead: Weighed | None, problem: ProblemSpec | None
+    ) -> Entry | None:
+        """The KB entry the diagnosis leans on: the lead hypothesis's, the problem's, or ours."""
+        for wanted in (
+            lead.spec.applies_to.entries if lead is not None else (),
+            problem.when.entries if problem is not None else (),
+        ):
             for entry in entries:
-                if entry.id in lead.spec.applies_to.entries:
+                if entry.id in wanted:
                     return entry
         own = [e for e in entries if e.domain == self.domain]
         return own[0] if own else (entries[0] if entries else None)
@@ -398,10 +418,10 @@ class SpecialistFixer:
         facts: dict[str, Any],
     ) -> str:
         if problem is not None:
-            return _capital(render(problem.title, facts, placeholder=False))
+            return capital(render(problem.title, facts, placeholder=False))
         if entry is not None:
             return entry.title
-        return _capital(f"{self.domain.value} incident: {incident.title}".strip(": "))
+        return capital(f"{self.domain.value} incident: {incident.title}".strip(": "))
 
     def _root_cause(
         self,
@@ -410,26 +430,28 @@ class SpecialistFixer:
         supported: Sequence[Weighed],
         possible: Sequence[Weighed],
         facts: dict[str, Any],
+        ev: Evidence,
     ) -> str:
         parts: list[str] = []
         if problem is not None:
-            parts.append(_sentence(render(problem.headline, facts, placeholder=False)))
+            parts.append(sentence(render(problem.headline, facts, placeholder=False)))
         elif entry is not None:
-            parts.append(_sentence(entry.title))
+            parts.append(sentence(entry.title))
         if supported:
-            parts.append(_sentence("Cause: " + supported[0].cause))
-            if len(supported) > 1 and supported[1].score >= 0.6:
-                parts.append(_sentence("Also: " + supported[1].cause))
+            parts.append(sentence("Cause: " + supported[0].cause))
+            if len(supported) > 1 and supported[1].score >= 0.6 and not supported[1].outs:
+                parts.append(sentence("Also: " + supported[1].cause))
         elif possible:
             parts.append(
-                _sentence(
-                    "Most likely cause (not confirmed by the logs): " + possible[0].cause
-                )
+                sentence("Most likely cause (not confirmed by the logs): " + possible[0].cause)
             )
         elif entry is not None:
-            parts.append(_first_sentences(entry.root_cause, 2))
+            parts.append(first_sentences(entry.root_cause, 2))
         if not parts:
-            parts.append("No specific cause could be established from the evidence.")
+            parts.append(generic(ev))
+        linked = facts.get("linked_incidents")
+        if linked:
+            parts.append(f"(Read together with {format_value(linked)}, raised at the same time.)")
         return " ".join(parts)
 
     def _confidence(
@@ -458,62 +480,47 @@ class SpecialistFixer:
     def _evidence(
         self, ev: Evidence, lead: Weighed | None, problem: ProblemSpec | None
     ) -> list[LineRef]:
+        """The most telling lines first: what rules the lead hypothesis in, what names the
+        problem, then this speciality's keywords — one line of each kind before repeats."""
         patterns: list[re.Pattern[str]] = []
         if lead is not None:
             patterns += [c.regex for c in lead.ins if c.regex is not None]
         if problem is not None:
             patterns += [compile_pattern(p) for p in problem.when.patterns]
         patterns += [compile_pattern(k) for k in self.keywords]
-        chosen: list[LineRef] = []
-        for regex in patterns:
+        ranked: dict[LineRef, int] = {}
+        for rank, regex in enumerate(patterns):
             for ref in ev.refs(regex):
-                if ref not in chosen:
-                    chosen.append(ref)
-                    break
-            if len(chosen) >= MAX_EVIDENCE:
-                return chosen
-        for regex in patterns:
-            for ref in ev.refs(regex):
-                if ref not in chosen:
-                    chosen.append(ref)
-                if len(chosen) >= MAX_EVIDENCE:
-                    return chosen
+                ranked.setdefault(ref, rank)
         for doc in ev.lines:
-            if doc.ref is not None and doc.ref not in chosen:
-                chosen.append(doc.ref)
-            if len(chosen) >= MAX_EVIDENCE:
-                break
-        return chosen
+            if doc.ref is not None:
+                ranked.setdefault(doc.ref, len(patterns))
+        ordered = sorted(ranked, key=lambda ref: ranked[ref])
+        chosen: list[LineRef] = []
+        shapes: set[str] = set()
+        for ref in ordered:  # one line of each shape first ...
+            shape = _shape(ref.text)
+            if shape not in shapes:
+                shapes.add(shape)
+                chosen.append(ref)
+        for ref in ordered:  # ... then repeats, still most telling first
+            if ref not in chosen:
+                chosen.append(ref)
+        return chosen[:MAX_EVIDENCE]
 
 
-def _capital(text: str) -> str:
-    return text[:1].upper() + text[1:] if text else text
+_DIGITS = re.compile(r"\d+")
+_TIMESTAMP = re.compile(r"^\S*\d{2}[:/-]\d{2}\S*\s+(?:\S*\d{2}:\d{2}\S*\s+)?")
 
 
-def _first_sentences(text: str, n: int) -> str:
-    sentences = re.split(r"(?<=[.!?])\s+", " ".join(text.split()))
-    return " ".join(sentences[:n])
+def _shape(text: str) -> str:
+    """A line's kind: without its timestamp, numbers masked, first words only."""
+    return _DIGITS.sub("0", _TIMESTAMP.sub("", text.strip()))[:60]
 
 
-def _unique(items: Iterable[str]) -> list[str]:
-    seen: dict[str, None] = {}
-    for item in items:
-        item = item.strip()
-        if item and item.lower() not in {k.lower() for k in seen}:
-            seen[item] = None
-    return list(seen)
-
-
-def _plain(facts: dict[str, Any]) -> dict[str, Any]:
-    """Facts as JSON-friendly values (str, int, float, bool, lists and dicts of those)."""
-
-    def plain(value: Any) -> Any:
-        if isinstance(value, str | int | float | bool) or value is None:
-            return value
-        if isinstance(value, dict):
-            return {str(k): plain(v) for k, v in value.items()}
-        if isinstance(value, list | tuple | set):
-            return [plain(v) for v in value]
-        return str(value)
-
-    return {k: plain(v) for k, v in facts.items()}
+def _share(pattern: re.Pattern[str], docs: Sequence[Doc]) -> float:
+    """The weighted share of documents the pattern finds something in."""
+    total = sum(d.weight for d in docs)
+    if not total:
+        return 0.0
+    return sum(d.weight for d in docs if pattern.search(d.text)) / total

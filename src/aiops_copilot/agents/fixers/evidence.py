@@ -14,13 +14,14 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import TypeVar
 
-from aiops_copilot.knowledge.hypotheses import compile_pattern
+from aiops_copilot.knowledge.hypothesis_book import compile_pattern
 from aiops_copilot.knowledge.schema import Entry
 from aiops_copilot.models import Incident, LineRef
 
 Pattern = str | re.Pattern[str]
+T = TypeVar("T")
 #: Longest text searched per document: a folded stack trace is long, a 64 KiB line is noise.
 MAX_DOC_CHARS = 8000
 
@@ -197,7 +198,7 @@ def top(counter: Counter[str], n: int = 5) -> list[str]:
     return [value for value, _ in counter.most_common(n)]
 
 
-def first_of(*values: Any) -> Any:
+def first_of(*values: T | None) -> T | None:
     """The first value that is set (not None, not empty)."""
     for value in values:
         if value is not None and value != "" and value != [] and value != {}:

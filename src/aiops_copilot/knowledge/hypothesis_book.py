@@ -22,9 +22,16 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
 
-from aiops_copilot.models import Domain
+from aiops_copilot.models import Domain, Severity
 
 SHIPPED_HYPOTHESES = Path(__file__).with_name("hypotheses")
 _SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -33,7 +40,9 @@ Ident = Annotated[str, StringConstraints(pattern=r"^[a-z0-9]+(?:-[a-z0-9]+)*$", 
 Text = Annotated[str, StringConstraints(min_length=1, strip_whitespace=True)]
 
 #: ``name``, ``!name``, ``name=value|other``, ``name!=value``, ``name>=3`` ...
-_CONDITION = re.compile(r"^(?P<neg>!)?(?P<name>[a-z_][a-z0-9_]*)(?:(?P<op>>=|<=|!=|=|>|<)(?P<value>.+))?$")
+_CONDITION = re.compile(
+    r"^(?P<neg>!)?(?P<name>[a-z_][a-z0-9_]*)(?:(?P<op>>=|<=|!=|=|>|<)(?P<value>.+))?$"
+)
 
 
 def compile_pattern(pattern: str) -> re.Pattern[str]:
@@ -137,6 +146,33 @@ class Check(BaseModel):
         return None if self.pattern is None else compile_pattern(self.pattern)
 
 
+class Step(BaseModel):
+    """A remediation step or command, optionally only when fact conditions hold.
+
+    Written in YAML either as a plain string or as ``{when: [engine=redis], text: ...}``.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    text: Text
+    when: tuple[str, ...] = ()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_string(cls, value: Any) -> Any:
+        return {"text": value} if isinstance(value, str) else value
+
+    @field_validator("when", mode="before")
+    @classmethod
+    def _conditions(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = (value,)
+        return tuple(_check_condition(str(v)) for v in value)
+
+    def applies(self, facts: dict[str, Any]) -> bool:
+        return all(condition_holds(c, facts) for c in self.when)
+
+
 class Applies(BaseModel):
     """When something is relevant: any listed entry, tag, pattern, fact or problem matches."""
 
@@ -173,6 +209,9 @@ class ProblemSpec(BaseModel):
     requires: tuple[str, ...] = ()
     title: Text
     headline: Text
+    #: Set when this problem is worse than the detectors' signals can know (a brute force that
+    #: succeeded): the diagnosis raises the incident's severity to it, giving the headline as why.
+    severity: Severity | None = None
 
     @field_validator("requires")
     @classmethod
@@ -192,8 +231,8 @@ class HypothesisSpec(BaseModel):
     cause: Text
     rule_in: tuple[Check, ...] = ()
     rule_out: tuple[Check, ...] = ()
-    remediation: tuple[Text, ...] = ()
-    commands: tuple[Text, ...] = ()
+    remediation: tuple[Step, ...] = ()
+    commands: tuple[Step, ...] = ()
     checks: tuple[Text, ...] = ()
 
     @field_validator("requires")
