@@ -16,6 +16,7 @@ from functools import partial
 from typing import Any
 
 from aiops_copilot.agents.orchestrator import diagnose_all
+from aiops_copilot.context import attach_context
 from aiops_copilot.detect.baseline import Baseline
 from aiops_copilot.detect.bursts import detect_bursts
 from aiops_copilot.detect.noise import CompiledRule, noise_reason, shipped_rules
@@ -120,7 +121,9 @@ def analyze(
     templates = collector.finish()
     findings, counts = detect(templates, collector, kb, options)
     window = timedelta(minutes=options.window_minutes)
-    incidents = diagnose_all(group_findings(findings, kb, window=window), kb)
+    grouped = group_findings(findings, kb, window=window)
+    attach_context(grouped, templates, window=window)
+    incidents = diagnose_all(grouped, kb)
     hits = _signature_hits(findings, kb)
     summary: dict[str, Any] = summary_report.build(
         run, miner, dict(collector.levels), top=options.top, signatures=hits
