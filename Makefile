@@ -20,7 +20,7 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	touch $@ $(STAMP_RUN)
 
 demo: $(STAMP_RUN)
-	$(BIN)/aiops analyze examples/
+	$(BIN)/aiops analyze --fail-on never examples/
 	$(BIN)/aiops templates examples/ --top 15
 
 lint: $(STAMP)

@@ -78,12 +78,9 @@ def merge(primary: Diagnosis, second: Diagnosis) -> Diagnosis:
     primary.hypotheses = sorted(
         [*primary.hypotheses, *extra], key=lambda h: (-h.score, h.status.value)
     )
-    for step in second.remediation:
-        if step not in primary.remediation:
-            primary.remediation.append(step)
-    for command in second.commands:
-        if command not in primary.commands:
-            primary.commands.append(command)
+    # The runner-up's first steps only: its view is a second opinion, not a second runbook.
+    primary.remediation += [s for s in second.remediation if s not in primary.remediation][:2]
+    primary.commands += [c for c in second.commands if c not in primary.commands][:2]
     for ref in second.references:
         if ref not in primary.references:
             primary.references.append(ref)

@@ -49,6 +49,19 @@ from aiops_copilot.models import Diagnosis, Domain, Hypothesis, HypothesisStatus
 
 MAX_EVIDENCE = 10
 MAX_STEPS = 8
+#: Own (fact-filled) steps and commands from which the runbook's generic ones are not added.
+ENOUGH_STEPS = 3
+ENOUGH_COMMANDS = 2
+_EXAMPLE_LITERAL = re.compile(
+    r"(?<![\w.])(?:\d{1,3}\.){3}\d{1,3}(?![\w.])|\bmyapp\b|\bexample\.(?:com|org)\b"
+)
+
+
+def fits_incident(command: str, text: str) -> bool:
+    """False when a runbook command names an example address or service not in the incident."""
+    return all(found.group(0) in text for found in _EXAMPLE_LITERAL.finditer(command))
+
+
 MAX_COMMANDS = 8
 MAX_REFERENCES = 6
 
@@ -229,13 +242,24 @@ class SpecialistFixer:
         confidence = self._confidence(entries, problem, supported, possible, facts)
         chosen = [w for w in (supported[:2] or ([lead] if lead else []))]
         runbook = [entry] if entry is not None else []
-        remediation = unique(
+        # The hypotheses' own steps and commands are filled with this incident's facts; the
+        # runbook's generic ones only fill in when those are few (they would repeat them), and
+        # a runbook command naming an example address or service this incident does not have
+        # is left out rather than printed for someone to paste.
+        own_steps = unique(
             [render(s.text, facts) for w in chosen for s in w.spec.remediation if s.applies(facts)]
-            + [s for e in runbook for s in e.remediation]
-        )[:MAX_STEPS]
-        commands = unique(
+        )
+        runbook_steps = [s for e in runbook for s in e.remediation]
+        remediation = unique(own_steps + (runbook_steps if len(own_steps) < ENOUGH_STEPS else []))[
+            :MAX_STEPS
+        ]
+        own_commands = unique(
             [render(c.text, facts) for w in chosen for c in w.spec.commands if c.applies(facts)]
-            + [c for e in runbook for c in e.commands]
+        )
+        text = incident.text
+        runbook_commands = [c for e in runbook for c in e.commands if fits_incident(c, text)]
+        commands = unique(
+            own_commands + (runbook_commands if len(own_commands) < ENOUGH_COMMANDS else [])
         )[:MAX_COMMANDS]
         references = unique([r for e in entries for r in e.references])[:MAX_REFERENCES]
         severity = problem.severity if problem is not None else None
