@@ -274,7 +274,7 @@ class ApplicationFixer(SpecialistFixer):
         facts["endpoint"] = first_of(
             ev.first(r"Exception on (/\S+) \[\w+\]"),
             ev.first(r"(?:processing|handling request) (?:GET|POST|PUT|DELETE|PATCH) (/[^\s?]+)"),
-            ev.first(r"\b(?:GET|POST|PUT|DELETE|PATCH) (/[^\s?\"]+)[^\n]*\b500\b"),
+            ev.first(r"\b(?:GET|POST|PUT|DELETE|PATCH) (/[^\s?\"]+)[^\n]*(?<![\d,.:])500(?!\d|\.\d)"),
         )
         facts["release"] = first_of(
             ev.first(r"\b(?:release|version|build)[=: ]+v?(\d+\.\d+(?:\.\d+)?[\w.+-]*)"),

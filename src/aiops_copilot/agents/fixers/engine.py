@@ -203,7 +203,7 @@ class SpecialistFixer:
         facts = self._facts(ev)
         book = self.book()
         if problem is None:
-            problem = self._problem(book.problems, ev, facts)
+            problem = self._problem(book.problems, ev, facts, [e.id for e in entries])
         if problem is not None:
             facts["problem"] = problem.id
         weighed = self._weigh(book.hypotheses, ev, facts, problem)
@@ -335,9 +335,22 @@ class SpecialistFixer:
         )
 
     def _problem(
-        self, problems: Sequence[ProblemSpec], ev: Evidence, facts: dict[str, Any]
+        self,
+        problems: Sequence[ProblemSpec],
+        ev: Evidence,
+        facts: dict[str, Any],
+        entry_ids: Sequence[str] = (),
     ) -> ProblemSpec | None:
-        for spec in problems:
+        """The first problem that holds, in the book's order, except that a problem naming
+        signatures of which the incident hit none comes last (a "no route to host" incident
+        that also logged timeouts is about the route, not an upstream timeout)."""
+        hit = set(entry_ids)
+
+        def foreign(spec: ProblemSpec) -> bool:
+            return bool(spec.when.entries) and bool(hit) and not hit & set(spec.when.entries)
+
+        ordered = sorted(problems, key=foreign)
+        for spec in ordered:
             if all(condition_holds(c, facts) for c in spec.requires) and self._applies(
                 spec.when, ev, facts, None
             ):

@@ -67,12 +67,12 @@ class IntegrationFixer(SpecialistFixer):
     keywords = (
         r"StatusCode\.[A-Z_]+|grpc",
         r"Max retries exceeded|retries exhausted|retrying",
-        r"\b429\b|Too Many Requests|rate limit|limiting requests|Throttl",
+        r"(?<![\d,.:])429(?!\d|\.\d)|Too Many Requests|rate limit|limiting requests|Throttl",
         r"AMQP|Channel\.Close|PRECONDITION_FAILED|NOT_FOUND|ACCESS_REFUSED|vhost",
         r"Slow Consumer|nats|kafka",
         r"invalid_grant|invalid_token|invalid_client|refresh token",
         r"missing (?:required )?field|JSONDecodeError|Expecting value|text/html|schema",
-        r"\b413\b|too large body|Request Entity Too Large",
+        r"(?<![\d,.:])413(?!\d|\.\d)|too large body|Request Entity Too Large",
         r"partner|webhook|third-party|upstream API",
     )
     defer = (
@@ -109,7 +109,7 @@ class IntegrationFixer(SpecialistFixer):
             or None,
             "rate_zone": ev.first(r"limiting requests, excess: [\d.]+ by zone \"([^\"]+)\""),
             "rate_limited": ev.count(
-                r"\b429\b|Too Many Requests|rate limit(?:ed)?|limiting requests|Throttl"
+                r"(?<![\d,.:])429(?!\d|\.\d)|Too Many Requests|rate limit(?:ed)?|limiting requests|Throttl"
             )
             or None,
             "maintenance": ev.has(r"maintenance|failover|read-only|scheduled downtime") or None,
@@ -191,7 +191,7 @@ class IntegrationFixer(SpecialistFixer):
         )
         # Payload size.
         facts["payload_rejections"] = (
-            ev.count(r"\b413\b|Request Entity Too Large|too large body") or None
+            ev.count(r"(?<![\d,.:])413(?!\d|\.\d)|Request Entity Too Large|too large body") or None
         )
         sizes = ev.numbers(r"(?:too large body: |events, )(\d+) bytes")
         facts["max_body_bytes"] = int(max(sizes)) if sizes else None

@@ -122,7 +122,7 @@ class NetworkFixer(SpecialistFixer):
         r"no server available|is DOWN|no live upstreams|no healthy upstream",
         _DNS,
         r"certificate|SSL_do_handshake|handshake",
-        r"upstream|backend|\b50[234]\b",
+        r"upstream|backend|(?<![\d,.:])50[234](?!\d|\.\d)",
     )
     defer = (
         r"Too many open files|No space left on device|Address already in use",
