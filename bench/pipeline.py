@@ -92,7 +92,7 @@ def main() -> int:
         text = [
             f"`aiops -q analyze --json FILE` on about {args.lines:,} raw lines per case (a "
             "Loghub-2k log repeated), one process, whole pipeline: read, detect, parse, fold, "
-            "mine. Peak RSS is the child's maximum resident set. Command: `python "
+            "mine, then detect, group into incidents, classify, diagnose and report. Peak RSS is the child's maximum resident set. Command: `python "
             "bench/pipeline.py --write docs/benchmarks.md`.",
             "",
             *markdown_table(
@@ -102,6 +102,7 @@ def main() -> int:
                     "lines",
                     "records",
                     "templates",
+                    "incidents",
                     "seconds",
                     "lines/s",
                     "peak RSS (MiB)",
@@ -113,6 +114,7 @@ def main() -> int:
                         r["lines"],
                         r["records"],
                         r["templates"],
+                        r["incidents"],
                         r["seconds"],
                         r["lines_per_s"],
                         r["peak_rss_mib"],
