@@ -92,7 +92,8 @@ def main() -> int:
         text = [
             f"`aiops -q analyze --json FILE` on about {args.lines:,} raw lines per case (a "
             "Loghub-2k log repeated), one process, whole pipeline: read, detect, parse, fold, "
-            "mine, then detect, group into incidents, classify, diagnose and report. Peak RSS is the child's maximum resident set. Command: `python "
+            "mine, then detect, group into incidents, classify, diagnose and report. "
+            "Peak RSS is the child's maximum resident set. Command: `python "
             "bench/pipeline.py --write docs/benchmarks.md`.",
             "",
             *markdown_table(

@@ -216,13 +216,26 @@ def group_findings(
         if group.cause is not None:
             incident.caused_by = incidents[id(group.cause)].id
         incident.symptoms = [incidents[id(s)].id for s in group.symptoms]
+
+    def chain(group: _Group) -> tuple[Severity, _Group]:
+        """The worst severity among a group and everything downstream of it (links form no
+        cycles: a cause always precedes its symptom in CAUSE_PRECEDENCE)."""
+        worst, source = incidents[id(group)].severity, group
         for symptom in group.symptoms:
-            worse = incidents[id(symptom)].severity
-            if worse.rank > incident.severity.rank:
-                incident.grouped_because.append(
-                    f"severity raised to {worse.value} by its symptom {incidents[id(symptom)].id}"
-                )
-                incident.severity = worse
+            severity, origin = chain(symptom)
+            if severity.rank > worst.rank:
+                worst, source = severity, origin
+        return worst, source
+
+    raised = {id(g): chain(g) for g in groups}
+    for group in groups:
+        incident = incidents[id(group)]
+        worse, origin = raised[id(group)]
+        if worse.rank > incident.severity.rank:
+            incident.grouped_because.append(
+                f"severity raised to {worse.value} by its symptom {incidents[id(origin)].id}"
+            )
+            incident.severity = worse
     return rank(list(incidents.values()))
 
 

@@ -21,7 +21,7 @@ _FAILURE_WORDS = re.compile(
 )
 #: A process or job that exited with a non-zero status.
 _NONZERO_EXIT = re.compile(
-    r"(?:exit(?:ed)?(?: with)?(?: exit)? (?:code|status)[ =:]*|status=|"
+    r"(?:exit(?:ed)?(?: with)?(?: exit)? (?:code|status)[ =:]*|"
     r"returned non-zero exit status |exit_code[=:] ?)(?P<code>[1-9]\d{0,2})\b",
     re.IGNORECASE,
 )
@@ -59,6 +59,15 @@ def severity_signal(stats: TemplateStats) -> Signal | None:
             count=critical,
             **where,  # type: ignore[arg-type]
         )
+    if errors:
+        return Signal(
+            SignalKind.SEVERITY,
+            score=0.6,
+            severity=Severity.MEDIUM,
+            reason=f"{errors:,} record(s) at level ERROR",
+            count=errors,
+            **where,  # type: ignore[arg-type]
+        )
     server_errors = _server_errors(stats)
     if server_errors:
         # One or two 5xx answers are a blip a retry absorbs; a run of them is an incident.
@@ -71,22 +80,14 @@ def severity_signal(stats: TemplateStats) -> Signal | None:
             **where,  # type: ignore[arg-type]
         )
     exit_match = _NONZERO_EXIT.search(stats.example.split("\n", 1)[0])
-    if exit_match and stats.max_level != Level.INFO:
+    code = exit_match and (exit_match.group("code") or exit_match.group("unit"))
+    if exit_match and stats.max_level not in (Level.INFO, Level.DEBUG, Level.TRACE):
         return Signal(
             SignalKind.SEVERITY,
             score=0.55,
             severity=Severity.MEDIUM,
-            reason=f"a process exited with status {exit_match.group('code')} ({stats.count:,}x)",
+            reason=f"a process exited with status {code} ({stats.count:,}x)",
             count=stats.count,
-            **where,  # type: ignore[arg-type]
-        )
-    if errors:
-        return Signal(
-            SignalKind.SEVERITY,
-            score=0.6,
-            severity=Severity.MEDIUM,
-            reason=f"{errors:,} record(s) at level ERROR",
-            count=errors,
             **where,  # type: ignore[arg-type]
         )
     unlevelled = stats.levels.get(Level.UNKNOWN, 0) + stats.levels.get(Level.NOTICE, 0)

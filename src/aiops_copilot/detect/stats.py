@@ -28,7 +28,8 @@ MAX_LINE_CHARS = 2000
 #: Values worth counting on warning-and-worse lines: who (IPs, users) and where (host:port).
 _ENTITY = re.compile(
     r"(?P<ip>(?<![\w.])(?:\d{1,3}\.){3}\d{1,3}(?::\d{1,5})?(?![\w.]))"
-    r"|(?:\b(?:user|for(?: invalid user)?|login|username)[=: ]+['\"]?(?P<user>[\w.@-]{1,64}))"
+    r"|(?:\b(?:for (?:invalid |illegal )?user|user(?:name)?|ruser|login|for)[=: ]+['\"]?"
+    r"(?P<user>(?!(?:user|invalid|illegal|failed|from|for|unknown|root@)\b)[\w.@-]{1,64}))"
 )
 #: Session keys: HDFS block ids in the text, request/trace ids in structured fields.
 _BLOCK_ID = re.compile(r"blk_-?\d+")
@@ -87,6 +88,11 @@ def _error_detail(fields: dict[str, object]) -> str:
 
 def epoch_minute(ts: datetime) -> int:
     return int(ts.timestamp()) // 60
+
+
+def _line_order(ref: LineRef) -> tuple[float, str, int]:
+    """Time order where the lines have times, input order within a file otherwise."""
+    return (ref.timestamp.timestamp() if ref.timestamp else 0.0, ref.source, ref.line_no)
 
 
 def _bump(counter: Counter[str], key: str) -> None:
@@ -154,10 +160,12 @@ class TemplateStats:
         self.count += other.count
         self.levels.update(other.levels)
         self.minutes.update(other.minutes)
-        room = FIRST_LINES - len(self.first_lines)
-        if room > 0:
-            self.first_lines.extend(other.first_lines[:room])
-        self.last_lines.extend(other.last_lines)
+        # Keep the earliest lines of both as "first" and the latest of both as "last".
+        self.first_lines = sorted([*self.first_lines, *other.first_lines], key=_line_order)[
+            :FIRST_LINES
+        ]
+        latest = sorted([*self.last_lines, *other.last_lines], key=_line_order)
+        self.last_lines = deque(latest[-LAST_LINES:], maxlen=LAST_LINES)
         for mine, theirs in (
             (self.hosts, other.hosts),
             (self.services, other.services),
@@ -237,8 +245,8 @@ class StatsCollector:
             _bump(stats.formats, record.format)
         fields = record.fields
         if fields:
-            if stats.detail is None:
-                stats.detail = _error_detail(fields)
+            if not stats.detail:
+                stats.detail = _error_detail(fields) or None
             status = fields.get("status")
             if status is not None:
                 _bump(stats.statuses, str(status))

@@ -274,7 +274,9 @@ class ApplicationFixer(SpecialistFixer):
         facts["endpoint"] = first_of(
             ev.first(r"Exception on (/\S+) \[\w+\]"),
             ev.first(r"(?:processing|handling request) (?:GET|POST|PUT|DELETE|PATCH) (/[^\s?]+)"),
-            ev.first(r"\b(?:GET|POST|PUT|DELETE|PATCH) (/[^\s?\"]+)[^\n]*(?<![\d,.:])500(?!\d|\.\d)"),
+            ev.first(
+                r"\b(?:GET|POST|PUT|DELETE|PATCH) (/[^\s?\"]+)[^\n]*(?<![\d,.:])500(?!\d|\.\d)"
+            ),
         )
         facts["release"] = first_of(
             ev.first(r"\b(?:release|version|build)[=: ]+v?(\d+\.\d+(?:\.\d+)?[\w.+-]*)"),
@@ -299,7 +301,8 @@ class ApplicationFixer(SpecialistFixer):
             lookup = re.search(r"([A-Za-z_][\w.]*)\[([^\]]{1,40})\]", code)
             facts["lookup"] = lookup.group(0) if lookup else None
             regex_call = re.search(
-                r"(?:\bre|_RE|_PATTERN|regex|pattern|_re)\.(?:match|search|fullmatch|findall|sub|split)\(",
+                r"(?:\bre|_RE|_PATTERN|regex|pattern|_re)\.(?:match|"
+                r"search|fullmatch|findall|sub|split)\(",
                 code,
                 re.IGNORECASE,
             )

@@ -38,14 +38,19 @@ _ENGINE_HINTS = (
 
 _TOO_MANY = (
     r"too many clients|remaining connection slots are reserved|too many connections|"
-    r"(?<![\d,.:])1040(?!\d|\.\d)|max number of clients reached|too many open connections|connection pool exhausted"
+    r"(?<![\d,.:])1040(?!\d|\.\d)|max number of clients reached|"
+    r"too many open connections|connection pool exhausted"
 )
-_DEADLOCK = r"deadlock detected|deadlock found|(?<![\d,.:])1213(?!\d|\.\d)|(?<![\d,.:])40P01(?!\d|\.\d)"
+_DEADLOCK = (
+    r"deadlock detected|deadlock found|(?<![\d,.:])1213(?!\d|\.\d)|(?<![\d,.:])40P01(?!\d|\.\d)"
+)
 _LOCK_TIMEOUT = (
-    r"lock timeout|lock_timeout|lock wait timeout exceeded|LockNotAvailable|(?<![\d,.:])55P03(?!\d|\.\d)|(?<![\d,.:])1205(?!\d|\.\d)"
+    r"lock timeout|lock_timeout|lock wait timeout exceeded|LockNotAvailable|"
+    r"(?<![\d,.:])55P03(?!\d|\.\d)|(?<![\d,.:])1205(?!\d|\.\d)"
 )
 _STATEMENT_TIMEOUT = (
-    r"statement timeout|statement_timeout|QueryCanceled|(?<![\d,.:])57014(?!\d|\.\d)|max_execution_time"
+    r"statement timeout|statement_timeout|QueryCanceled|"
+    r"(?<![\d,.:])57014(?!\d|\.\d)|max_execution_time"
 )
 
 

@@ -109,7 +109,8 @@ class IntegrationFixer(SpecialistFixer):
             or None,
             "rate_zone": ev.first(r"limiting requests, excess: [\d.]+ by zone \"([^\"]+)\""),
             "rate_limited": ev.count(
-                r"(?<![\d,.:])429(?!\d|\.\d)|Too Many Requests|rate limit(?:ed)?|limiting requests|Throttl"
+                r"(?<![\d,.:])429(?!\d|\.\d)|Too Many Requests|"
+                r"rate limit(?:ed)?|limiting requests|Throttl"
             )
             or None,
             "maintenance": ev.has(r"maintenance|failover|read-only|scheduled downtime") or None,

@@ -48,7 +48,10 @@ _INVALID = (
     r"user unknown|unknown user|No such user",
 )
 _SOURCES = (
-    rf"\bfrom ({_IP})(?: port|\s|$|:)",
+    # "from IP" on a line that failed (not "Accepted password for x from IP": that is the
+    # outcome, not the attack's source).
+    rf"(?i:fail|invalid|illegal|denied|refused|error|bad|not allowed|disconnect|closed)"
+    rf"[^\n]*?\bfrom ({_IP})(?: port|\s|$|:)",
     rf"\brhost=({_IP})",
     rf"@'({_IP})'",
     rf"\bclient: ({_IP})",
@@ -181,7 +184,10 @@ class SecurityFixer(SpecialistFixer):
         password_logins = [a for a in accepted if a[0] != "publickey"]
         if password_logins and attempts:
             method, user, ip = password_logins[0]
-            if user in users or ip in sources:
+            if user in users and ip not in sources:
+                # The attacked account, but from another address: suspicious, not proof.
+                facts["login_elsewhere"] = f"{user} from {ip}"
+            if ip in sources:
                 facts["compromised"] = True
                 facts["accepted_user"] = user
                 facts["accepted_ip"] = ip
