@@ -24,8 +24,8 @@ demo: $(STAMP_RUN)
 	$(BIN)/aiops templates examples/ --top 15
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests bench
-	$(BIN)/ruff format --check src tests bench
+	$(BIN)/ruff check src tests bench tools
+	$(BIN)/ruff format --check src tests bench tools
 	$(BIN)/mypy
 
 test: lint
