@@ -25,6 +25,8 @@ class Expected(BaseModel):
     root_cause_keywords: list[list[str]] = Field(default_factory=list)
     summary: str
     produced_by: str
+    # Hold-out cases were made after the fixers and are never looked at while tuning them.
+    holdout: bool = False
 
     @model_validator(mode="after")
     def _consistent(self) -> Expected:
