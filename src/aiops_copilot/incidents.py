@@ -144,6 +144,11 @@ class _Group:
         return {src for f in self.findings for src in f.stats.sources}
 
     @property
+    def addresses(self) -> set[str]:
+        """The IP addresses named on the group's lines (an attacker seen in two logs)."""
+        return {key for f in self.findings for key in f.stats.entities if key.startswith("ip:")}
+
+    @property
     def minute_list(self) -> list[int]:
         """The epoch minutes in which the group's lines occurred, sorted."""
         return sorted({m for f in self.findings for m in f.stats.minutes})
@@ -288,8 +293,15 @@ def _merge_related_known(groups: list[_Group], window: timedelta) -> list[_Group
                 for k in kept
                 if k.domain is not None
                 and k.domain == group.domain
-                and _same_band(k.severity, group.severity)
-                and (k.service == group.service or k.sources & group.sources)
+                and (
+                    # the same attacker or peer in two logs belongs together whatever the
+                    # severity; otherwise an advisory never rides along with a failure
+                    bool(k.addresses & group.addresses)
+                    or (
+                        _same_band(k.severity, group.severity)
+                        and (k.service == group.service or bool(k.sources & group.sources))
+                    )
+                )
                 and _overlap(k, group, window)
             ),
             None,
@@ -301,6 +313,11 @@ def _merge_related_known(groups: list[_Group], window: timedelta) -> list[_Group
         target.reasons.append(
             f"related {group.domain.value if group.domain else ''} signature "
             f"{', '.join(group.entry_ids)} from {group.service} in the same window"
+            + (
+                f", naming the same address {sorted(target.addresses & group.addresses)[0][3:]}"
+                if target.addresses & group.addresses
+                else ""
+            )
         )
     return kept
 

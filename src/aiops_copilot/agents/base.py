@@ -13,7 +13,30 @@ from dataclasses import dataclass, field
 from typing import Protocol, TypeVar, cast, runtime_checkable
 
 from aiops_copilot.knowledge.loader import KnowledgeBase
-from aiops_copilot.models import Diagnosis, Domain, Incident
+from aiops_copilot.models import (
+    Diagnosis,
+    Domain,
+    Incident,
+    RunbookPassage,
+    SimilarIncident,
+)
+
+
+@runtime_checkable
+class MemoryLookup(Protocol):
+    """What memory offers a fixer: the team's runbook passages and past incidents closest to
+    an incident, best first, only those above the similarity threshold (``[]`` when none).
+
+    ``diagnosis`` is the fixer's own conclusion so far, when it has one: its title and root
+    cause make a better query than the log lines alone. Implementations never raise."""
+
+    def similar_incidents(
+        self, incident: Incident, k: int, diagnosis: Diagnosis | None = None
+    ) -> list[SimilarIncident]: ...
+
+    def runbook_passages(
+        self, incident: Incident, k: int, diagnosis: Diagnosis | None = None
+    ) -> list[RunbookPassage]: ...
 
 
 @dataclass
@@ -23,6 +46,8 @@ class FixerContext:
     kb: KnowledgeBase
     #: Other incidents of the same run, by id: a fixer may cite a linked cause or symptom.
     incidents: dict[str, Incident] = field(default_factory=dict)
+    #: Vector memory (runbooks, past incidents); ``None`` when disabled or unavailable.
+    memory: MemoryLookup | None = None
 
 
 @runtime_checkable

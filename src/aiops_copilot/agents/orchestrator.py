@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 
 from loguru import logger
 
-from aiops_copilot.agents.base import Fixer, FixerContext, fixers
+from aiops_copilot.agents.base import Fixer, FixerContext, MemoryLookup, fixers
 from aiops_copilot.agents.classifier import ClassifierModel, classify
 from aiops_copilot.incidents import rank
 from aiops_copilot.knowledge.loader import KnowledgeBase
@@ -43,10 +43,14 @@ def diagnose_all(
     *,
     agents: Mapping[Domain, Fixer] | None = None,
     model: ClassifierModel | None = None,
+    memory: MemoryLookup | None = None,
 ) -> list[Incident]:
-    """Classify, route and diagnose every incident; return them ranked worst first."""
+    """Classify, route and diagnose every incident; return them ranked worst first.
+
+    With ``memory``, each diagnosis also cites the closest runbook passages and past
+    incidents."""
     agents = agents if agents is not None else fixers()
-    context = FixerContext(kb=kb, incidents={i.id: i for i in incidents})
+    context = FixerContext(kb=kb, incidents={i.id: i for i in incidents}, memory=memory)
     for incident in incidents:
         incident.classification = classify(incident, kb, model)
         if not agents:

@@ -59,7 +59,11 @@ def severity_signal(stats: TemplateStats) -> Signal | None:
             count=critical,
             **where,  # type: ignore[arg-type]
         )
-    if errors:
+    server_errors = _server_errors(stats)
+    # An access log's level is derived from its status: such records are judged as requests
+    # (one or two 5xx are a blip a retry absorbs); any other record at ERROR is an error.
+    access_log = bool(stats.formats) and all(f.startswith("access") for f in stats.formats)
+    if errors and not (access_log and errors <= server_errors):
         return Signal(
             SignalKind.SEVERITY,
             score=0.6,
@@ -68,7 +72,6 @@ def severity_signal(stats: TemplateStats) -> Signal | None:
             count=errors,
             **where,  # type: ignore[arg-type]
         )
-    server_errors = _server_errors(stats)
     if server_errors:
         # One or two 5xx answers are a blip a retry absorbs; a run of them is an incident.
         return Signal(

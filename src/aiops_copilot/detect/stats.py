@@ -29,7 +29,7 @@ MAX_LINE_CHARS = 2000
 _ENTITY = re.compile(
     r"(?P<ip>(?<![\w.])(?:\d{1,3}\.){3}\d{1,3}(?::\d{1,5})?(?![\w.]))"
     r"|(?:\b(?:for (?:invalid |illegal )?user|user(?:name)?|ruser|login|for)[=: ]+['\"]?"
-    r"(?P<user>(?!(?:user|invalid|illegal|failed|from|for|unknown|root@)\b)[\w.@-]{1,64}))"
+    r"(?P<user>(?!(?:user|invalid|illegal|failed|from|for|unknown|HTTP)\b)[\w.@-]{1,64}))"
 )
 #: Session keys: HDFS block ids in the text, request/trace ids in structured fields.
 _BLOCK_ID = re.compile(r"blk_-?\d+")
@@ -251,7 +251,8 @@ class StatsCollector:
             if status is not None:
                 _bump(stats.statuses, str(status))
         if level >= Level.WARNING or level == Level.UNKNOWN or level == Level.NOTICE:
-            self._entities(stats, record.message)
+            # The raw line: formats move parts of it (nginx's "client: IP") into fields.
+            self._entities(stats, record.raw or record.message)
         self._session(record, cluster, fields)
 
     @staticmethod

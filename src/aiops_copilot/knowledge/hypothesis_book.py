@@ -212,6 +212,12 @@ class ProblemSpec(BaseModel):
     #: Set when this problem is worse than the detectors' signals can know (a brute force that
     #: succeeded): the diagnosis raises the incident's severity to it, giving the headline as why.
     severity: Severity | None = None
+    #: Escalation by the evidence: when every condition holds (fact conditions, as in
+    #: ``requires``), the incident is raised to ``escalate_to`` (a crash loop is worse than one
+    #: exception), with ``escalate_says`` as the reason.
+    escalate_when: tuple[str, ...] = ()
+    escalate_to: Severity | None = None
+    escalate_says: Text | None = None
 
     @field_validator("requires")
     @classmethod

@@ -285,13 +285,15 @@ class ApplicationFixer(SpecialistFixer):
         # A crash loop: processes dying and being started again.
         facts["crashes"] = (
             ev.count(
-                r"died unexpectedly|worker \d+ died|terminated by SIG|"
+                r"died unexpectedly|worker \d+ died|terminated by SIG|\bcrashed\b|"
                 r"exited with (?:code|status) [1-9]|exit status [1-9]|\bpanic: |FATAL ERROR:|"
                 r"Aborted \(core dumped\)"
             )
             or None
         )
-        facts["restarts"] = ev.count(r"restarting|Booting worker|started again|respawn") or None
+        facts["restarts"] = (
+            ev.count(r"restarting|Booting worker|started again|respawn|worker restart \d") or None
+        )
         # Lookups, null references, recursion.
         facts["missing_keys"] = (
             ev.distinct(r"KeyError: ('[^'\n]{1,60}'|\"[^\"\n]{1,60}\"|\w+)")[:5] or None

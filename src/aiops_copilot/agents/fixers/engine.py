@@ -72,6 +72,24 @@ _STATUS_ORDER = {
 }
 
 
+#: Runbook passages and similar past incidents a diagnosis cites from memory, at most.
+MAX_RUNBOOKS = 3
+MAX_SIMILAR = 3
+
+
+def recall(incident: Incident, context: FixerContext, diagnosis: Diagnosis) -> None:
+    """Cite memory: the closest runbook passages and past incidents (the lookup applies its
+    thresholds and never raises; a broken one is logged and ignored)."""
+    memory = context.memory
+    if memory is None:
+        return
+    try:
+        diagnosis.runbooks = memory.runbook_passages(incident, MAX_RUNBOOKS, diagnosis)
+        diagnosis.similar = memory.similar_incidents(incident, MAX_SIMILAR, diagnosis)
+    except Exception as exc:  # memory is a help, never a reason to lose the diagnosis
+        logger.warning("memory lookup failed for {}: {}", incident.id, exc)
+
+
 # -- the knowledge base for can_handle (which has no context) -----------------------------------
 
 
@@ -263,7 +281,23 @@ class SpecialistFixer:
         )[:MAX_COMMANDS]
         references = unique([r for e in entries for r in e.references])[:MAX_REFERENCES]
         severity = problem.severity if problem is not None else None
-        return Diagnosis(
+        severity_reason = (
+            render(problem.headline, facts, placeholder=False)
+            if problem is not None and severity is not None
+            else None
+        )
+        if (
+            problem is not None
+            and problem.escalate_to is not None
+            and problem.escalate_when
+            and all(condition_holds(c, facts) for c in problem.escalate_when)
+            and (severity is None or problem.escalate_to.rank > severity.rank)
+        ):
+            severity = problem.escalate_to
+            severity_reason = render(
+                problem.escalate_says or problem.headline, facts, placeholder=False
+            )
+        diagnosis = Diagnosis(
             agent=self.name,
             title=title,
             root_cause=root_cause,
@@ -285,12 +319,10 @@ class SpecialistFixer:
             facts=plain_facts(facts),
             entry_ids=list(incident.entry_ids),
             severity=severity,
-            severity_reason=(
-                render(problem.headline, facts, placeholder=False)
-                if problem is not None and severity is not None
-                else None
-            ),
+            severity_reason=severity_reason,
         )
+        recall(incident, context, diagnosis)
+        return diagnosis
 
     def _fallback(self, incident: Incident, context: FixerContext) -> Diagnosis:
         entry = None
