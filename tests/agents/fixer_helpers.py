@@ -214,7 +214,13 @@ def incident_from_logs(folder: Path, *, max_lines: int = 30, related: bool = Tru
 
 
 def eval_cases(domain: str) -> list[Path]:
-    return sorted(p.parent for p in (EVALS / domain).glob("*/expected.yaml"))
+    """The development cases of a domain. Hold-out cases (``holdout: true``) are scored only
+    through the whole pipeline, by tests/test_evals.py, never through this hand-built view."""
+    return sorted(
+        p.parent
+        for p in (EVALS / domain).glob("*/expected.yaml")
+        if not (yaml.safe_load(p.read_text(encoding="utf-8")) or {}).get("holdout")
+    )
 
 
 def expected_keywords(case: Path) -> list[list[str]]:

@@ -336,3 +336,28 @@ def test_scores_are_a_distribution_backed_by_reasons(words: list[str], ids: list
         assert 0.0 <= score <= 1.0
         assert (score > 0) == bool(result.reasons[domain])
     assert result.top is result.ranked[0][0]
+
+
+@pytest.mark.parametrize(
+    ("entities", "security_wins"),
+    [
+        # 45 rejections from one address for six user names: a probe, whoever logged it.
+        ({"ip:192.0.2.2": 45, **{f"user:{u}": 9 for u in "abcdef"}}, True),
+        # One service account failing again and again: stale credentials, not an attack.
+        ({"ip:10.1.2.3": 45, "user:billing": 45}, False),
+        # Several users but a handful of attempts: not enough to call it an attack.
+        ({"ip:192.0.2.2": 4, "user:a": 1, "user:b": 1, "user:c": 2}, False),
+    ],
+)
+def test_attack_pattern_outweighs_the_software_that_logged_it(
+    entities: dict[str, int], security_wins: bool
+) -> None:
+    line = 'FATAL:  no pg_hba.conf entry for host "192.0.2.2", user "admin", database "shop"'
+    found = classify(
+        incident([line], entry_ids=["postgresql-no-pg-hba-entry"], formats=["postgresql"],
+                 entities=entities),
+        shipped_kb(),
+    )  # fmt: skip
+    assert (found.top is Domain.SECURITY) is security_wins
+    reasons = " ".join(found.reasons[Domain.SECURITY])
+    assert ("attack pattern" in reasons) is security_wins

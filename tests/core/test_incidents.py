@@ -285,7 +285,7 @@ def test_related_signatures_in_different_severity_bands_stay_apart() -> None:
         service="sshd",
     )
     lines += _errors(
-        "reverse mapping checking getaddrinfo for x [203.0.113.7] failed",
+        "reverse mapping checking getaddrinfo for x [gw.example.net] failed",
         5,
         start=0.5,
         level=Level.UNKNOWN,
@@ -324,7 +324,7 @@ def test_unknown_error_outside_the_window_stays_apart() -> None:
 def test_unknown_error_more_severe_than_the_known_problem_stays_apart() -> None:
     """A minor known advisory must not swallow (and so hide) a worse unknown failure."""
     lines = _errors(
-        "reverse mapping checking getaddrinfo for x [203.0.113.7] failed",
+        "reverse mapping checking getaddrinfo for x [gw.example.net] failed",
         3,
         level=Level.UNKNOWN,
         service="sshd",
@@ -576,3 +576,22 @@ def test_overlap_is_any_two_minutes_within_the_window(
 def test_overlap_without_times_is_the_same_file(other: str, expected: bool) -> None:
     assert _overlap(_group_at([]), _group_at([], other), WINDOW) is expected
     assert _overlap(_group_at([5]), _group_at([], other), WINDOW) is expected
+
+
+def test_the_same_address_in_two_logs_is_one_incident_whatever_the_band() -> None:
+    lines = _errors(
+        "Failed password for root from 203.0.113.7 port 4022 ssh2",
+        5,
+        level=Level.UNKNOWN,
+        service="sshd",
+    )
+    lines += _errors(
+        "reverse mapping checking getaddrinfo for x [203.0.113.7] failed",
+        5,
+        start=0.5,
+        level=Level.UNKNOWN,
+        service="sshd",
+    )
+    (found,) = _group(lines)
+    assert found.entry_ids == ["t-failed-password", "t-reverse-map"]
+    assert any("same address 203.0.113.7" in why for why in found.grouped_because)

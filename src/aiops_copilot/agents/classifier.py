@@ -31,9 +31,18 @@ class KeywordRule(BaseModel):
     weight: float = Field(gt=0)
 
 
+class AttackPattern(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    auth_failure: str
+    min_attempts: int = Field(10, ge=1)
+    min_users: int = Field(3, ge=1)
+    weight: float = Field(6.0, gt=0)
+
+
 class Weights(BaseModel):
     model_config = ConfigDict(extra="forbid")
     keywords: dict[Domain, list[KeywordRule]]
+    attack_pattern: AttackPattern | None = None
     formats: dict[str, dict[Domain, float]] = Field(default_factory=dict)
     services: dict[str, dict[Domain, float]] = Field(default_factory=dict)
     signature_weight: dict[Severity, float]
@@ -106,6 +115,10 @@ def classify(
         if found:
             add(rule.domain, rule.weight, f"keyword {found.group(0).strip()[:40]!r}")
 
+    attack = _attack(incident, model.weights.attack_pattern)
+    if attack is not None:
+        add(Domain.SECURITY, model.weights.attack_pattern.weight, attack)  # type: ignore[union-attr]
+
     for fmt in incident.formats:
         for domain, weight in model.weights.formats.get(fmt, {}).items():
             add(domain, weight, f"log format {fmt}")
@@ -122,6 +135,27 @@ def classify(
         total = 1.0
     scores = {d: round(raw[d] / total, 3) for d in Domain}
     return Classification(scores=scores, reasons={d: r for d, r in reasons.items()})
+
+
+def _attack(incident: Incident, pattern: AttackPattern | None) -> str | None:
+    """A sentence when the incident looks like credential guessing from one address."""
+    if pattern is None or not re.search(pattern.auth_failure, incident.text):
+        return None
+    addresses = [
+        (key[3:], n)
+        for key, n in incident.entities.items()
+        if key.startswith("ip:") and key.count(":") == 1
+    ]
+    users = [key for key in incident.entities if key.startswith("user:")]
+    if not addresses or len(users) < pattern.min_users:
+        return None
+    address, attempts = max(addresses, key=lambda item: item[1])
+    if attempts < pattern.min_attempts:
+        return None
+    return (
+        f"attack pattern: {attempts:,} authentication failures from {address} "
+        f"for {len(users)} user names"
+    )
 
 
 def _service_words(services: Sequence[str]) -> list[str]:

@@ -29,7 +29,7 @@ MAX_LINE_CHARS = 2000
 _ENTITY = re.compile(
     r"(?P<ip>(?<![\w.])(?:\d{1,3}\.){3}\d{1,3}(?::\d{1,5})?(?![\w.]))"
     r"|(?:\b(?:for (?:invalid |illegal )?user|user(?:name)?|ruser|login|for)[=: ]+['\"]?"
-    r"(?P<user>(?!(?:user|invalid|illegal|failed|from|for|unknown|HTTP)\b)[\w.@-]{1,64}))"
+    r"(?P<user>(?!(?:user|invalid|illegal|failed|from|for|host|unknown|HTTP)\b)[\w.@-]{1,64}))"
 )
 #: Session keys: HDFS block ids in the text, request/trace ids in structured fields.
 _BLOCK_ID = re.compile(r"blk_-?\d+")
@@ -259,7 +259,9 @@ class StatsCollector:
     def _ref(record: LogRecord) -> LineRef:
         text = record.raw or record.message
         if len(text) > MAX_LINE_CHARS:
-            text = text[:MAX_LINE_CHARS] + " …"
+            # Head and tail: a traceback's last line is the exception, the part that matters.
+            half = MAX_LINE_CHARS // 2
+            text = f"{text[:half]}\n…\n{text[-half:]}"
         return LineRef(
             source=record.source,
             line_no=record.line_no,

@@ -228,6 +228,11 @@ class DatabaseFixer(SpecialistFixer):
         facts: dict[str, Any] = {
             "engine": engine,
             "engine_name": ENGINE_NAMES.get(engine or "", "The database"),
+            "lock_timeout_setting": {
+                "postgresql": "lock_timeout",
+                "mysql": "innodb_lock_wait_timeout",
+                "mariadb": "innodb_lock_wait_timeout",
+            }.get(engine or ""),
             "database": first_of(
                 ev.first(r"\bdatabase[=:]\s*\"?([\w-]+)"),
                 ev.first(r"to db: '([\w-]+)'"),

@@ -24,6 +24,7 @@ FAILURES = (
     ("failed password", r"Failed (?:password|keyboard-interactive/pam|publickey) for"),
     ("password authentication failed", r"password authentication failed for user"),
     ("access denied", r"Access denied for user"),
+    ("connection rejected by pg_hba.conf", r"no pg_hba\.conf entry for host"),
     (
         "basic auth failure (password mismatch / user was not found, HTTP 401)",
         r"password mismatch|was not found in \"[^\"]*\"|user \"[^\"]*\" was not found",
@@ -35,6 +36,7 @@ _USERS = (
     r"Invalid user ([\w.@-]+) from",
     r"(?:authenticating|invalid) user ([\w.@-]+) " + f"(?:{_IP})",
     r"password authentication failed for user \"([^\"]+)\"",
+    r"no pg_hba\.conf entry for host \"[^\"]+\", user \"([^\"]+)\"",
     r"Access denied for user '([^']*)'",
     r"user \"([^\"]+)\"(?:: password mismatch| was not found)",
     r"\bruser=([\w.@-]+)",
@@ -56,6 +58,7 @@ _SOURCES = (
     rf"@'({_IP})'",
     rf"\bclient: ({_IP})",
     rf"\bhost=({_IP})",
+    rf"\bfor host \"({_IP})\"",
     rf"(?:^|\s)({_IP}) - \S+ \[",
     rf"\buser \S+ ({_IP}) port",
 )
@@ -136,7 +139,7 @@ class SecurityFixer(SpecialistFixer):
     formats = frozenset({"syslog_rfc3164", "syslog_rfc5424", "journalctl"})
     keywords = (
         r"Failed password|Invalid user|authentication failure|Accepted password",
-        r"password authentication failed|Access denied for user",
+        r"password authentication failed|Access denied for user|no pg_hba\.conf entry",
         r"password mismatch|was not found in|access forbidden by rule",
         r"NOT in sudoers|incorrect password attempts",
         _PROBES,
