@@ -38,6 +38,36 @@ def _row(label: str, results: list[CaseResult]) -> tuple[object, ...]:
     )
 
 
+FIRST_RUN = Path(__file__).parent / "results" / "evals_holdout_first_run.txt"
+
+
+def _first_run() -> tuple[object, ...] | None:
+    """The hold-out cases' scores on their first run, recorded before anything was changed
+    after seeing them (bench/results/evals_holdout_first_run.txt)."""
+    if not FIRST_RUN.exists():
+        return None
+    rows = [
+        dict(part.split("=", 1) for part in line.split()[1:] if "=" in part)
+        | {"case": line.split()[0]}
+        for line in FIRST_RUN.read_text(encoding="utf-8").splitlines()
+        if line and not line.startswith("#")
+    ]
+    failures = [r for r in rows if not r["case"].startswith("clean/")]
+    clean = [r for r in rows if r["case"].startswith("clean/")]
+
+    def pct(key: str) -> str:
+        n = sum(r[key] == "True" for r in failures)
+        return f"{n / len(failures):.0%} ({n}/{len(failures)})"
+
+    return (
+        f"**hold-out cases, first run ({len(rows)})**",
+        pct("detected"),
+        pct("domain"),
+        pct("diagnosis"),
+        f"{sum(r['detected'] == 'True' for r in clean)}/{len(clean)}",
+    )
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--write", type=Path)
@@ -59,8 +89,11 @@ def main() -> int:
         by_domain[r.case.split("/")[0]].append(r)
     rows = [_row(f"{d} ({len(rs)})", rs) for d, rs in sorted(by_domain.items())]
     rows.append(_row(f"**all development cases ({len(development)})**", development))
+    first = _first_run()
+    if first is not None:
+        rows.append(first)
     if holdout:
-        rows.append(_row(f"**hold-out cases, first run ({len(holdout)})**", holdout))
+        rows.append(_row(f"**hold-out cases, now ({len(holdout)})**", holdout))
     header = ("set", "detection", "domain accuracy", "diagnosis hit rate", "false alarms")
     from bench_doc import markdown_table, update_section
 
@@ -73,7 +106,10 @@ def main() -> int:
             "≥ 95 %, no incident on a clean case, domain ≥ 90 %, diagnosis ≥ 85 %. The "
             "development cases were looked at while the detectors and fixers were written, so "
             "their rates show the behaviour is kept, not how well it generalises; the hold-out "
-            "cases were captured afterwards by someone who did not read the code. "
+            "cases were captured afterwards by someone who did not read the code: their first "
+            "run is recorded as it was, then the failures were studied and fixed (KB entries, "
+            "a 401 problem, crash-loop escalation, an attack pattern in the classifier, "
+            "engine-neutral wording), so the 'now' row is no longer blind. "
             f"All {len(results)} cases took {elapsed:.1f} s. "
             "Command: `python bench/evals.py --write docs/benchmarks.md`.",
             "",
