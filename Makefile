@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-dev
 STAMP_RUN := $(VENV)/.installed
 
-.PHONY: demo test lint bench bench-accuracy bench-throughput bench-pipeline bench-hdfs bench-bgl clean
+.PHONY: demo test lint bench bench-accuracy bench-throughput bench-pipeline bench-hdfs bench-bgl bench-store clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -31,7 +31,7 @@ lint: $(STAMP)
 test: lint
 	$(BIN)/pytest
 
-bench: bench-accuracy bench-throughput bench-pipeline bench-hdfs bench-bgl
+bench: bench-accuracy bench-throughput bench-pipeline bench-hdfs bench-bgl bench-store
 
 bench-accuracy: $(STAMP)
 	$(BIN)/python bench/loghub_accuracy.py --write docs/benchmarks.md
@@ -50,3 +50,6 @@ clean:
 
 bench-pipeline: $(STAMP)
 	$(BIN)/python bench/pipeline.py --write docs/benchmarks.md
+
+bench-store: $(STAMP)
+	$(BIN)/python bench/store_speed.py --write docs/benchmarks.md

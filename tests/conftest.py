@@ -33,6 +33,7 @@ def run_cli(tmp_path: Path):  # type: ignore[no-untyped-def]
             {
                 "HOME": str(tmp_path),
                 "XDG_CONFIG_HOME": str(tmp_path / ".config"),
+                "XDG_DATA_HOME": str(tmp_path / ".local" / "share"),
                 "COLUMNS": "200",
                 "NO_COLOR": "1",
             }

@@ -182,7 +182,14 @@ def _run_with_terminal_stderr(args: list[str], cwd: Path) -> tuple[int, str, byt
 
     leader, follower = pty.openpty()
     env = {k: v for k, v in os.environ.items() if not k.startswith("AIOPS_")}
-    env.update({"HOME": str(cwd), "XDG_CONFIG_HOME": str(cwd / ".config"), "TERM": "xterm"})
+    env.update(
+        {
+            "HOME": str(cwd),
+            "XDG_CONFIG_HOME": str(cwd / ".config"),
+            "XDG_DATA_HOME": str(cwd / ".local" / "share"),
+            "TERM": "xterm",
+        }
+    )
     proc = subprocess.Popen(
         [sys.executable, "-m", "aiops_copilot", *args],
         stdout=subprocess.PIPE,

@@ -15,6 +15,7 @@ from datetime import timedelta
 from functools import partial
 from typing import Any
 
+from aiops_copilot.agents.base import MemoryLookup
 from aiops_copilot.agents.orchestrator import diagnose_all
 from aiops_copilot.context import attach_context
 from aiops_copilot.detect.baseline import Baseline
@@ -29,6 +30,7 @@ from aiops_copilot.incidents import TemplateFinding, assess, group_findings
 from aiops_copilot.ingest.reader import IngestRun
 from aiops_copilot.knowledge.loader import KnowledgeBase
 from aiops_copilot.knowledge.matcher import SignatureHit
+from aiops_copilot.learning import LearnedRules
 from aiops_copilot.models import AnalysisResult, LogRecord, Signal, SignalKind
 from aiops_copilot.parsing.miner import Cluster, TemplateMiner
 from aiops_copilot.parsing.record_mining import mine_record
@@ -47,6 +49,10 @@ class AnalysisOptions:
     noise_rules: tuple[CompiledRule, ...] = field(default_factory=shipped_rules)
     #: Extra detectors (novelty, bursts, sessions) run after severity and signatures.
     detectors: tuple[Detector, ...] = ()
+    #: Vector memory the fixers cite runbooks and similar past incidents from (None: none).
+    memory: MemoryLookup | None = None
+    #: Rules learned from feedback (aiops feedback): routing, grouping, signature weights.
+    learned: LearnedRules = field(default_factory=LearnedRules)
 
 
 #: Called with each record and its cluster as they stream past (benchmarks map lines to
@@ -84,7 +90,7 @@ def detect(
     for item in templates:
         add(severity_signal(item))
     for signal in signature_signals(kb, templates):
-        add(signal)
+        add(_weighted(signal, options.learned))
     for detector in options.detectors:
         for signal in detector(templates, collector):
             add(signal)
@@ -121,9 +127,9 @@ def analyze(
     templates = collector.finish()
     findings, counts = detect(templates, collector, kb, options)
     window = timedelta(minutes=options.window_minutes)
-    grouped = group_findings(findings, kb, window=window)
+    grouped = group_findings(findings, kb, window=window, learned=options.learned)
     attach_context(grouped, templates, window=window)
-    incidents = diagnose_all(grouped, kb)
+    incidents = diagnose_all(grouped, kb, memory=options.memory, learned=options.learned)
     hits = _signature_hits(findings, kb)
     summary: dict[str, Any] = summary_report.build(
         run, miner, dict(collector.levels), top=options.top, signatures=hits
@@ -137,6 +143,16 @@ def analyze(
     }
     observations = [s for f in findings if not f.alerting for s in f.signals]
     return AnalysisResult(incidents=incidents, summary=summary, observations=observations)
+
+
+def _weighted(signal: Signal, learned: LearnedRules) -> Signal:
+    """A signature people marked wrong counts less (aiops feedback --wrong); the reason says so."""
+    rule = learned.weight_of(signal.entry_id or "")
+    if rule is None or rule.weight >= 1.0:
+        return signal
+    signal.score = round(signal.score * rule.weight, 3)
+    signal.reason = f"{signal.reason} ({rule.why})"
+    return signal
 
 
 def _signature_hits(findings: list[TemplateFinding], kb: KnowledgeBase) -> list[SignatureHit]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any, NoReturn, TypeVar
 
@@ -29,6 +30,7 @@ from aiops_copilot.ingest.reader import IngestRun, ReadOptions, iter_records, op
 from aiops_copilot.ingest.sources import total_size
 from aiops_copilot.knowledge.cli import kb_app
 from aiops_copilot.knowledge.loader import load_knowledge
+from aiops_copilot.learning import LearnedRules
 from aiops_copilot.logs import setup_logging
 from aiops_copilot.models import AnalysisResult, LogRecord, Severity
 from aiops_copilot.parsing.miner import Cluster, MinerConfig, TemplateMiner
@@ -38,6 +40,8 @@ from aiops_copilot.report.html import render_html
 from aiops_copilot.report.incidents_json import render_json
 from aiops_copilot.report.markdown import render_markdown
 from aiops_copilot.report.terminal import render_terminal, render_text
+from aiops_copilot.store.cli import db_app, incidents_app, learned_rules, store_result
+from aiops_copilot.store.feedback_cli import feedback as feedback_command
 
 app = typer.Typer(
     name="aiops",
@@ -49,6 +53,9 @@ app = typer.Typer(
 config_app = typer.Typer(help="Show the effective configuration.", no_args_is_help=True)
 app.add_typer(config_app, name="config")
 app.add_typer(kb_app, name="kb")
+app.add_typer(incidents_app, name="incidents")
+app.add_typer(db_app, name="db")
+app.command("feedback")(feedback_command)
 
 _state: dict[str, Any] = {"verbosity": 0, "config_file": None, "quiet": False}
 T = TypeVar("T")
@@ -225,6 +232,24 @@ def analyze(
         list[Path] | None,
         typer.Option("--kb", help="Extra knowledge-base folder or YAML file (repeatable)."),
     ] = None,
+    db: Annotated[
+        str | None,
+        typer.Option(
+            "--db",
+            help="Store the run in this SQLite file or database URL (postgresql+psycopg://...)."
+            " Default: AIOPS_DB_URL, store.url, ~/.local/share/aiops/aiops.db.",
+            show_default=False,
+        ),
+    ] = None,
+    no_store: Annotated[
+        bool, typer.Option("--no-store", help="Do not store the run (no history either).")
+    ] = False,
+    no_memory: Annotated[
+        bool,
+        typer.Option(
+            "--no-memory", help="Neither cite runbooks and past incidents nor remember this run."
+        ),
+    ] = False,
 ) -> None:
     """Find what went wrong: detect, group into incidents, route each to a fixer agent and
     report the diagnoses, worst first. Exit 0 when nothing at or above --fail-on was found,
@@ -235,6 +260,8 @@ def analyze(
         fail(f"--format must be one of {', '.join(REPORT_FORMATS)}, not {output_format!r}")
     if fail_on is not None and fail_on not in FAIL_ON:
         fail(f"--fail-on must be one of {', '.join(FAIL_ON)}, not {fail_on!r}")
+    if db is not None and no_store:
+        fail("--db and --no-store contradict each other")
     loaded = _load(
         {
             "ingest.format": log_format,
@@ -243,10 +270,14 @@ def analyze(
             "report.fail_on": fail_on,
             "detect.window_minutes": window,
             "detect.baseline": [str(p) for p in baseline] if baseline else None,
+            "store.url": db,
+            "store.enabled": False if no_store else None,
+            "memory.enabled": False if no_memory else None,
         }
     )
     options = _read_options(loaded, content_only)
     settings = loaded.settings
+    started_at = datetime.now(UTC)
 
     def work() -> int:
         kb = load_knowledge(kb_paths or [])
@@ -255,18 +286,29 @@ def analyze(
         miner = _miner(loaded)
         prepared = _baseline(settings.detect.baseline, miner, options)
         run = _open(paths or [])
-        result = run_analysis(
-            run,
-            _records(run, options, loaded),
-            miner,
-            kb,
-            AnalysisOptions(
-                window_minutes=settings.detect.window_minutes,
-                top=top,
-                detectors=default_detectors(prepared),
-            ),
-        )
-        _save_state(loaded, miner)
+        from aiops_copilot.memory.runtime import recall as memory_recall  # numpy: only here
+
+        learned = learned_rules(settings.store) if settings.store.enabled else None
+        with memory_recall(settings) as memory:
+            result = run_analysis(
+                run,
+                _records(run, options, loaded),
+                miner,
+                kb,
+                AnalysisOptions(
+                    window_minutes=settings.detect.window_minutes,
+                    top=top,
+                    detectors=default_detectors(prepared),
+                    memory=memory,
+                    learned=learned or LearnedRules(),
+                ),
+            )
+            _save_state(loaded, miner)
+            if settings.store.enabled:
+                # Before the report: a recurrence is shown only once it is committed.
+                store_result(result, settings.store, started_at=started_at, quiet=_state["quiet"])
+            if memory is not None:
+                memory.remember(result.incidents)  # after the store: its resolution notes
         _write_report(result, settings.report.format, output)
         return exit_code(result, settings.report.fail_on)
 

@@ -2,8 +2,9 @@
 
 The file is looked up in the current folder, then in ``~/.config/aiops/`` (``$XDG_CONFIG_HOME``
 is honoured), unless ``--config`` names one. Environment variables use ``__`` between section
-and key: ``AIOPS_MINER__SIMILARITY=0.6``. Every effective value remembers where it came from so
-``aiops config show`` can explain a surprising setting.
+and key: ``AIOPS_MINER__SIMILARITY=0.6``; ``AIOPS_DB_URL`` is the short, documented name of
+``store.url`` and wins over ``AIOPS_STORE__URL``. Every effective value remembers where it came
+from so ``aiops config show`` can explain a surprising setting.
 """
 
 from __future__ import annotations
@@ -68,6 +69,34 @@ class ReportSettings(BaseModel):
     )
 
 
+class StoreSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    url: str | None = Field(
+        None,
+        description="SQLite file path or URL (sqlite:///..., postgresql+psycopg://...); "
+        "default ~/.local/share/aiops/aiops.db",
+    )
+    enabled: bool = Field(True, description="analyze stores its runs and incidents")
+    timeout: float = Field(
+        30.0, gt=0, le=3600, description="seconds to wait for a busy database or a server"
+    )
+
+
+class MemorySettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: bool = Field(
+        True, description="cite runbooks and similar past incidents; remember incidents"
+    )
+    path: Path | None = Field(
+        None, description="Qdrant local-mode folder (default: qdrant/ beside the database)"
+    )
+    qdrant_url: str | None = Field(None, description="a Qdrant server instead of local mode")
+    qdrant_api_key: str | None = Field(None, description="API key for the Qdrant server")
+    timeout: float = Field(10.0, gt=0, le=600, description="seconds to wait for the server")
+
+
 class Settings(BaseModel):
     """The effective configuration."""
 
@@ -79,6 +108,8 @@ class Settings(BaseModel):
     miner: MinerSettings = Field(default_factory=MinerSettings)
     detect: DetectSettings = Field(default_factory=DetectSettings)
     report: ReportSettings = Field(default_factory=ReportSettings)
+    store: StoreSettings = Field(default_factory=StoreSettings)
+    memory: MemorySettings = Field(default_factory=MemorySettings)
 
 
 class _EnvLayer(BaseSettings):
@@ -94,6 +125,13 @@ class _EnvLayer(BaseSettings):
     miner: dict[str, Any] = Field(default_factory=dict)
     detect: dict[str, Any] = Field(default_factory=dict)
     report: dict[str, Any] = Field(default_factory=dict)
+    store: dict[str, Any] = Field(default_factory=dict)
+    #: ``AIOPS_DB_URL``: the documented short name for ``store.url``; it wins over
+    #: ``AIOPS_STORE__URL`` and the file, and loses to ``--db``.
+    db_url: str | None = None
+    memory: dict[str, Any] = Field(default_factory=dict)
+    #: ``AIOPS_QDRANT_URL``: the documented short name for ``memory.qdrant_url``.
+    qdrant_url: str | None = None
 
 
 @dataclass(frozen=True)
@@ -160,7 +198,14 @@ def load_config(
         env_values = EnvSettingsSource(_EnvLayer)()
     except (ValueError, ValidationError) as exc:
         raise ConfigError(f"environment: {exc}".splitlines()[0]) from None
-    layers.append(("environment", _flatten(env_values)))
+    db_url = env_values.pop("db_url", None)
+    qdrant_url = env_values.pop("qdrant_url", None)
+    env_flat = _flatten(env_values)
+    if db_url:
+        env_flat["store.url"] = db_url
+    if qdrant_url:
+        env_flat["memory.qdrant_url"] = qdrant_url
+    layers.append(("environment", env_flat))
     cli = {k: v for k, v in (overrides or {}).items() if v is not None}
     layers.append(("command line", cli))
 

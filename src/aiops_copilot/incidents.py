@@ -26,6 +26,7 @@ from pathlib import PurePath
 
 from aiops_copilot.detect.stats import TemplateStats
 from aiops_copilot.knowledge.loader import KnowledgeBase
+from aiops_copilot.learning import LearnedRules
 from aiops_copilot.models import (
     Domain,
     Incident,
@@ -116,6 +117,12 @@ class _Group:
     domain: Domain | None = None
     symptoms: list[_Group] = field(default_factory=list)
     cause: _Group | None = None
+    #: A person split this incident (aiops feedback --split): it absorbs nothing, joins nothing.
+    frozen: bool = False
+
+    @property
+    def fingerprint(self) -> str:
+        return f"{self.key}|svc:{self.service}"
 
     @property
     def first(self) -> datetime | None:
@@ -188,9 +195,14 @@ def _domain_of(kb: KnowledgeBase, group: _Group) -> Domain | None:
 
 
 def group_findings(
-    findings: Sequence[TemplateFinding], kb: KnowledgeBase, *, window: timedelta
+    findings: Sequence[TemplateFinding],
+    kb: KnowledgeBase,
+    *,
+    window: timedelta,
+    learned: LearnedRules | None = None,
 ) -> list[Incident]:
-    """Incidents from the alerting findings, ranked worst first."""
+    """Incidents from the alerting findings, ranked worst first; rules learned from feedback
+    keep split incidents apart and merge the ones people merged."""
     by_key: dict[tuple[str, str], _Group] = {}
     for finding in findings:
         if not finding.alerting:
@@ -210,10 +222,16 @@ def group_findings(
     groups = list(by_key.values())
     for group in groups:
         group.domain = _domain_of(kb, group)
+        split = learned.splits.get(group.fingerprint) if learned else None
+        if split is not None:
+            group.frozen = True
+            group.reasons.append(split.why)
     groups = _merge_same_signature(groups, window)
     groups = _merge_related_known(groups, window)
     groups = _absorb_symptoms(groups, window)
     groups = _merge_unknown_neighbours(groups, window)
+    if learned and learned.merges:
+        groups = _merge_taught(groups, learned)
     _link_known(groups, window)
     incidents = {id(g): _to_incident(g) for g in groups}
     for group in groups:
@@ -259,7 +277,8 @@ def _merge_same_signature(groups: list[_Group], window: timedelta) -> list[_Grou
             (
                 k
                 for k in kept
-                if group.key.startswith("sig:")
+                if not (k.frozen or group.frozen)
+                and group.key.startswith("sig:")
                 and k.key == group.key
                 and _overlap(k, group, window)
             ),
@@ -291,7 +310,8 @@ def _merge_related_known(groups: list[_Group], window: timedelta) -> list[_Group
             (
                 k
                 for k in kept
-                if k.domain is not None
+                if not (k.frozen or group.frozen)
+                and k.domain is not None
                 and k.domain == group.domain
                 and (
                     # the same attacker or peer in two logs belongs together whatever the
@@ -329,13 +349,15 @@ def _absorb_symptoms(groups: list[_Group], window: timedelta) -> list[_Group]:
         return groups
     kept: list[_Group] = []
     for group in groups:
-        if group.entry_ids:
+        if group.entry_ids or group.frozen:
             kept.append(group)
             continue
         candidates = [
             k
             for k in known
-            if _overlap(k, group, window) and group.severity.rank <= k.severity.rank
+            if not k.frozen
+            and _overlap(k, group, window)
+            and group.severity.rank <= k.severity.rank
         ]
         if not candidates:
             kept.append(group)
@@ -364,14 +386,15 @@ def _merge_unknown_neighbours(groups: list[_Group], window: timedelta) -> list[_
     """Errors with no known signature in one file close in time are one problem."""
     kept: list[_Group] = []
     for group in groups:
-        if group.entry_ids:
+        if group.entry_ids or group.frozen:
             kept.append(group)
             continue
         target = next(
             (
                 k
                 for k in kept
-                if not k.entry_ids
+                if not k.frozen
+                and not k.entry_ids
                 and k.sources & group.sources
                 and k.service == group.service
                 and _overlap(k, group, window)
@@ -386,6 +409,21 @@ def _merge_unknown_neighbours(groups: list[_Group], window: timedelta) -> list[_
             f"{_short(group.findings[0].stats.template)!r} happened in the same file within "
             f"{_minutes(window)}"
         )
+    return kept
+
+
+def _merge_taught(groups: list[_Group], learned: LearnedRules) -> list[_Group]:
+    """Incidents a person merged (aiops feedback --merge) join their target when both occur."""
+    by_fingerprint = {g.fingerprint: g for g in groups}
+    kept: list[_Group] = []
+    for group in groups:
+        rule = learned.merges.get(group.fingerprint)
+        target = by_fingerprint.get(rule.value) if rule is not None else None
+        if rule is None or target is None or target is group:
+            kept.append(group)
+            continue
+        target.findings += group.findings
+        target.reasons.append(f"{group.fingerprint} joined: {rule.why}")
     return kept
 
 
@@ -407,7 +445,7 @@ def _link_known(groups: list[_Group], window: timedelta) -> None:
 def _to_incident(group: _Group) -> Incident:
     findings = sorted(group.findings, key=lambda f: (-f.severity.rank, -f.score))
     signals = [s for f in findings for s in f.signals]
-    fingerprint = f"{group.key}|svc:{group.service}"
+    fingerprint = group.fingerprint
     digest = hashlib.sha1(fingerprint.encode("utf-8")).hexdigest()[:10]
     minutes: Counter[int] = Counter()
     entities: Counter[str] = Counter()

@@ -259,6 +259,37 @@ class Hypothesis:
     checks: list[str] = field(default_factory=list)
 
 
+@dataclass(frozen=True, slots=True)
+class RunbookPassage:
+    """A runbook passage memory found close to an incident: a section of the team's own
+    runbooks (``aiops kb add``) or a knowledge-base entry the signatures did not already cite.
+
+    ``score`` is the hybrid similarity (0..1) it was retrieved with; only passages above a
+    threshold are cited."""
+
+    title: str
+    text: str
+    source: str  # the runbook file, or ``kb:<entry id>``
+    score: float
+    line: int | None = None
+    entry_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SimilarIncident:
+    """A past incident (another fingerprint) that memory found close to this one, with how it
+    was resolved when someone said so."""
+
+    fingerprint: str
+    title: str
+    score: float
+    domain: str | None = None
+    root_cause: str | None = None
+    resolution: str | None = None
+    last_seen: datetime | None = None
+    times_seen: int = 1
+
+
 @dataclass(slots=True)
 class Diagnosis:
     """What a fixer agent concluded about an incident, and what it rests on."""
@@ -279,6 +310,10 @@ class Diagnosis:
     #: succeeded after a brute force); the orchestrator raises the incident's severity.
     severity: Severity | None = None
     severity_reason: str | None = None
+    #: From memory (when enabled): the closest runbook passages and past incidents, best
+    #: first, each above its similarity threshold.
+    runbooks: list[RunbookPassage] = field(default_factory=list)
+    similar: list[SimilarIncident] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -289,6 +324,34 @@ class TemplateRef:
     template: str
     count: int
     example: str
+
+
+class IncidentStatus(StrEnum):
+    """Where an incident stands in the store's history."""
+
+    OPEN = "open"  # seen, nobody has said it is fixed
+    RESOLVED = "resolved"  # someone said it is fixed (``aiops incidents resolve``)
+    RECURRED = "recurred"  # seen again after it was resolved
+
+
+@dataclass(frozen=True, slots=True)
+class IncidentHistory:
+    """What the store knew about an incident's fingerprint when this analysis found it again.
+
+    Present only when the fingerprint had been stored before. Times are when analyses saw it
+    (UTC), not log times. ``times_seen`` counts this analysis; ``last_seen_at`` is the sighting
+    before it. ``same_logs`` is true when this analysis read lines overlapping in time with an
+    earlier sighting (the same logs read again, or more of them): that is not a recurrence, so
+    it neither counts as a sighting nor reopens a resolved incident.
+    """
+
+    times_seen: int
+    first_seen_at: datetime
+    last_seen_at: datetime
+    status: IncidentStatus
+    last_resolved_at: datetime | None = None
+    last_resolution_note: str | None = None
+    same_logs: bool = False
 
 
 @dataclass(slots=True)
@@ -324,6 +387,8 @@ class Incident:
     caused_by: str | None = None
     classification: Classification | None = None
     diagnosis: Diagnosis | None = None
+    #: Set by the store when the fingerprint was seen by an earlier analysis.
+    history: IncidentHistory | None = None
 
     @property
     def template_ids(self) -> list[str]:

@@ -72,6 +72,9 @@ INCIDENT_SCHEMA: dict[str, tuple[type, ...] | type] = {
     "entry_ids": LIST,
     "second_opinion": (STR, NONE),
     "timeline": LIST,
+    "history": (DICT, NONE),
+    "runbooks": LIST,
+    "similar": LIST,
 }
 SIGNAL_KEYS = {
     "kind",

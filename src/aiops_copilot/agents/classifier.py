@@ -20,6 +20,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from aiops_copilot.knowledge.loader import KnowledgeBase
+from aiops_copilot.learning import LearnedRules
 from aiops_copilot.models import Classification, Domain, Incident, Severity
 
 WEIGHTS_FILE = Path(__file__).parent.parent / "knowledge" / "classifier.yaml"
@@ -86,8 +87,16 @@ def shipped_model() -> ClassifierModel:
     return load_weights()
 
 
+#: Weight of a domain a person taught for this fingerprint (aiops feedback --domain).
+LEARNED_WEIGHT = 50.0
+
+
 def classify(
-    incident: Incident, kb: KnowledgeBase, model: ClassifierModel | None = None
+    incident: Incident,
+    kb: KnowledgeBase,
+    model: ClassifierModel | None = None,
+    *,
+    learned: LearnedRules | None = None,
 ) -> Classification:
     """Scores for all six domains (summing to 1) with the reasons behind each."""
     model = model or shipped_model()
@@ -98,6 +107,10 @@ def classify(
         raw[domain] += weight
         reasons[domain].append(f"{reason} (+{weight:g})")
 
+    taught = learned.domain_for(incident.fingerprint) if learned else None
+    if taught is not None:
+        add(Domain(taught.value), LEARNED_WEIGHT, taught.why)
+
     for rank, entry_id in enumerate(incident.entry_ids):
         entry = kb.get(entry_id)
         if entry is None:
@@ -105,6 +118,9 @@ def classify(
         weight = model.weights.signature_weight.get(entry.severity, 1.0) * (
             1.0 if rank == 0 else 0.5
         )
+        muted = learned.weight_of(entry.id) if learned else None
+        if muted is not None:
+            weight *= muted.weight
         add(
             entry.domain, weight, f"signature {entry.id} ({entry.software}, {entry.severity.value})"
         )

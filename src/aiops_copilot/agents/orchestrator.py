@@ -16,6 +16,7 @@ from aiops_copilot.agents.base import Fixer, FixerContext, MemoryLookup, fixers
 from aiops_copilot.agents.classifier import ClassifierModel, classify
 from aiops_copilot.incidents import rank
 from aiops_copilot.knowledge.loader import KnowledgeBase
+from aiops_copilot.learning import LearnedRules
 from aiops_copilot.models import Diagnosis, Domain, Incident
 
 #: Weight of the classifier against the fixer's own confidence when routing.
@@ -44,6 +45,7 @@ def diagnose_all(
     agents: Mapping[Domain, Fixer] | None = None,
     model: ClassifierModel | None = None,
     memory: MemoryLookup | None = None,
+    learned: LearnedRules | None = None,
 ) -> list[Incident]:
     """Classify, route and diagnose every incident; return them ranked worst first.
 
@@ -52,10 +54,15 @@ def diagnose_all(
     agents = agents if agents is not None else fixers()
     context = FixerContext(kb=kb, incidents={i.id: i for i in incidents}, memory=memory)
     for incident in incidents:
-        incident.classification = classify(incident, kb, model)
+        incident.classification = classify(incident, kb, model, learned=learned)
         if not agents:
             continue
         ranked = route(incident, agents)
+        taught = learned.domain_for(incident.fingerprint) if learned else None
+        if taught is not None:
+            # A person said which domain this is: that fixer diagnoses, no second opinion.
+            domain = Domain(taught.value)
+            ranked = [(domain, 1.0), *((d, 0.0) for d, _ in ranked if d is not domain)]
         (first, first_score), (second, second_score) = ranked[0], ranked[1]
         diagnosis = _diagnose(agents.get(first), incident, context)
         if diagnosis is None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -14,6 +14,9 @@ from rich.text import Text
 
 from aiops_copilot.knowledge.loader import LoadProblem, check, load_knowledge
 from aiops_copilot.models import Domain
+
+if TYPE_CHECKING:
+    from aiops_copilot.memory.vectors import VectorMemory
 
 kb_app = typer.Typer(
     help="The knowledge base of error signatures and runbooks.", no_args_is_help=True
@@ -127,3 +130,111 @@ def check_entries(
     typer.echo(f"{len(kb)} entries ({summary}); {examples} example lines checked; {status}")
     if problems:
         raise typer.Exit(1)
+
+
+# -- memory: the team's runbooks ----------------------------------------------------------------
+
+DbOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--db",
+        help="The database whose memory to use (memory lives in qdrant/ beside a SQLite file).",
+        show_default=False,
+    ),
+]
+
+
+def _memory(db: str | None) -> VectorMemory:
+    """Memory for a ``kb`` command, or one error line and exit 2 (in use, unreachable ...)."""
+    from aiops_copilot.cli import _load, fail
+    from aiops_copilot.memory.runtime import target_of
+    from aiops_copilot.memory.vectors import MemoryUnavailable, VectorMemory
+
+    settings = _load({"store.url": db}).settings
+    try:
+        return VectorMemory.open(
+            path=target_of(settings).path,
+            url=target_of(settings).url,
+            api_key=target_of(settings).api_key,
+            timeout=settings.memory.timeout,
+        )
+    except MemoryUnavailable as exc:
+        fail(str(exc))
+
+
+@kb_app.command("add")
+def add_runbooks(
+    paths: Annotated[
+        list[str],
+        typer.Argument(help="Runbook files, folders or globs: Markdown, YAML or text."),
+    ],
+    db: DbOpt = None,
+) -> None:
+    """Add the team's runbooks and postmortems to memory, one passage per section.
+
+    Adding a file again replaces its passages. Analyses then cite the closest passages."""
+    from aiops_copilot.memory.runbooks import add_paths
+
+    memory = _memory(db)
+    try:
+        report = add_paths(memory, paths)
+        where = memory.where
+    finally:
+        memory.close()
+    for target, reason in report.skipped:
+        typer.echo(f"aiops: skipped {target}: {reason}", err=True)
+    replaced = f", {report.removed} old passage(s) removed" if report.removed else ""
+    typer.echo(
+        f"{report.passages} passage(s) from {len(report.files)} file(s) added to {where}{replaced}"
+    )
+    if not report.files:
+        raise typer.Exit(1)
+
+
+@kb_app.command("search")
+def search_runbooks_command(
+    query: Annotated[str, typer.Argument(help="What to look for, in words or a log line.")],
+    top: Annotated[int, typer.Option("--top", min=1, max=100, help="How many passages.")] = 5,
+    as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
+    team_only: Annotated[
+        bool, typer.Option("--team-only", help="Only runbooks added with `kb add`.")
+    ] = False,
+    db: DbOpt = None,
+) -> None:
+    """Search the team's runbooks and the knowledge base by meaning and by words."""
+    from aiops_copilot.memory.runbooks import search_runbooks
+
+    memory = _memory(db)
+    try:
+        hits = search_runbooks(memory, query, top, include_kb=not team_only)
+    finally:
+        memory.close()
+    if as_json:
+        rows = [
+            {
+                "score": hit.score,
+                "title": hit.payload.get("title"),
+                "source": hit.payload.get("source"),
+                "line": hit.payload.get("line"),
+                "kind": hit.payload.get("kind"),
+                "entry_id": hit.payload.get("entry_id"),
+                "text": hit.payload.get("body"),
+                "dense": hit.dense,
+                "lexical": hit.lexical,
+            }
+            for hit in hits
+        ]
+        typer.echo(json.dumps(rows, indent=2, ensure_ascii=False))
+        return
+    if not hits:
+        typer.echo("nothing found (add runbooks with `aiops kb add PATH...`)")
+        return
+    console = Console()
+    for number, hit in enumerate(hits, start=1):
+        payload = hit.payload
+        where = payload.get("entry_id") or payload.get("source")
+        line = f":{payload['line']}" if payload.get("line") and not payload.get("entry_id") else ""
+        console.print(Text(f"{number}. {payload.get('title')}", style="bold"))
+        console.print(Text(f"   {where}{line} · score {hit.score:.2f}", style="dim"))
+        body = " ".join(str(payload.get("body") or "").split())
+        console.print(Text(f"   {body[:300]}{'…' if len(body) > 300 else ''}"))

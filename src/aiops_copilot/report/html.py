@@ -14,6 +14,7 @@ from typing import Any
 
 from aiops_copilot import __version__
 from aiops_copilot.models import AnalysisResult, Incident
+from aiops_copilot.report import memory as memory_report
 from aiops_copilot.report.view import (
     STATUS_MARK,
     UNCLASSIFIED,
@@ -23,6 +24,7 @@ from aiops_copilot.report.view import (
     entry_ids_of,
     evidence_of,
     headline,
+    history_line,
     minute_label,
     printable,
     severity_counts,
@@ -205,6 +207,9 @@ def _incident(incident: Incident, number: int) -> list[str]:
     ):
         if values:
             meta.append((label, e(", ".join(values))))
+    history = history_line(incident.history)
+    if history is not None:
+        meta.append(("history", e(history)))
     if incident.caused_by:
         meta.append(("caused by", f"<code>{e(incident.caused_by)}</code>"))
     if incident.symptoms:
@@ -237,6 +242,20 @@ def _incident(incident: Incident, number: int) -> list[str]:
             out += ["<h3>Commands</h3>", f"<pre><code>{e(chr(10).join(d.commands))}</code></pre>"]
         if d.second_opinion:
             out.append(f"<p><strong>Second opinion:</strong> {e(d.second_opinion)}</p>")
+        if d.runbooks:
+            out += ["<h3>Runbooks</h3>", "<ul>"]
+            for passage in d.runbooks:
+                out.append(
+                    f"<li><strong>{e(passage.title)}</strong> "
+                    f'<span class="muted">{e(memory_report.passage_source(passage))}, '
+                    f"similarity {passage.score:.2f}</span>"
+                    f"<br>{e(memory_report.excerpt(passage))}</li>"
+                )
+            out.append("</ul>")
+        if d.similar:
+            out += ["<h3>Similar past incidents</h3>", "<ul>"]
+            out += [f"<li>{e(memory_report.similar_line(s))}</li>" for s in d.similar]
+            out.append("</ul>")
     else:
         out.append('<p class="muted"><em>No fixer diagnosis; the signals below raised it.</em></p>')
     refs = evidence_of(incident, 10)

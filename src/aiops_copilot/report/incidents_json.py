@@ -22,8 +22,11 @@ from aiops_copilot.models import (
     Classification,
     Hypothesis,
     Incident,
+    IncidentHistory,
     LineRef,
+    RunbookPassage,
     Signal,
+    SimilarIncident,
     TemplateRef,
 )
 from aiops_copilot.report.view import (
@@ -31,6 +34,7 @@ from aiops_copilot.report.view import (
     domain_of,
     entry_ids_of,
     evidence_of,
+    history_line,
     iso,
     title_of,
 )
@@ -98,6 +102,49 @@ def incident_to_dict(incident: Incident) -> dict[str, Any]:
             {"minute": _minute_iso(minute), "count": count}
             for minute, count in sorted(incident.minutes.items())
         ],
+        "history": history_to_dict(incident.history),
+        "runbooks": [runbook_to_dict(p) for p in diagnosis.runbooks] if diagnosis else [],
+        "similar": [similar_to_dict(s) for s in diagnosis.similar] if diagnosis else [],
+    }
+
+
+def history_to_dict(history: IncidentHistory | None) -> dict[str, Any] | None:
+    """The store's memory of the fingerprint; ``None`` when first seen (or nothing stored)."""
+    if history is None:
+        return None
+    return {
+        "times_seen": history.times_seen,
+        "first_seen_at": iso(history.first_seen_at),
+        "last_seen_at": iso(history.last_seen_at),
+        "status": history.status.value,
+        "last_resolved_at": iso(history.last_resolved_at),
+        "last_resolution_note": history.last_resolution_note,
+        "same_logs": history.same_logs,
+        "text": history_line(history),
+    }
+
+
+def runbook_to_dict(passage: RunbookPassage) -> dict[str, Any]:
+    return {
+        "title": passage.title,
+        "text": passage.text,
+        "source": passage.source,
+        "line": passage.line,
+        "entry_id": passage.entry_id,
+        "score": _round(passage.score),
+    }
+
+
+def similar_to_dict(similar: SimilarIncident) -> dict[str, Any]:
+    return {
+        "fingerprint": similar.fingerprint,
+        "title": similar.title,
+        "score": _round(similar.score),
+        "domain": similar.domain,
+        "root_cause": similar.root_cause,
+        "resolution": similar.resolution,
+        "last_seen": iso(similar.last_seen),
+        "times_seen": similar.times_seen,
     }
 
 

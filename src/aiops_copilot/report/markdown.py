@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from aiops_copilot.models import AnalysisResult, Incident
+from aiops_copilot.report import memory as memory_report
 from aiops_copilot.report.view import (
     STATUS_MARK,
     UNCLASSIFIED,
@@ -22,6 +23,7 @@ from aiops_copilot.report.view import (
     entry_ids_of,
     evidence_of,
     headline,
+    history_line,
     minute_label,
     printable,
     span_words,
@@ -137,6 +139,9 @@ def _incident(incident: Incident, number: int) -> list[str]:
     ):
         if values:
             meta.append(f"**{label}:** {', '.join(esc(v) for v in values)}")
+    history = history_line(incident.history)
+    if history is not None:
+        meta.append(f"**History:** {esc(history)}")
     if incident.caused_by:
         meta.append(f"**Caused by:** {code_span(incident.caused_by)}")
     if incident.symptoms:
@@ -169,6 +174,18 @@ def _incident(incident: Incident, number: int) -> list[str]:
             out += ["### Commands", "", *fenced("\n".join(d.commands), "sh"), ""]
         if d.second_opinion:
             out += [f"**Second opinion:** {esc(d.second_opinion)}", ""]
+        if d.runbooks:
+            out += ["### Runbooks", ""]
+            for passage in d.runbooks:
+                out.append(
+                    f"- **{esc(passage.title)}** — {esc(memory_report.passage_source(passage))}"
+                    f" (similarity {passage.score:.2f}): {esc(memory_report.excerpt(passage))}"
+                )
+            out.append("")
+        if d.similar:
+            out += ["### Similar past incidents", ""]
+            out += [f"- {esc(memory_report.similar_line(s))}" for s in d.similar]
+            out.append("")
     else:
         out += ["_No fixer diagnosis; the signals below raised this incident._", ""]
     out += _evidence(incident)

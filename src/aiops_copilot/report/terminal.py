@@ -18,7 +18,15 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from aiops_copilot.models import AnalysisResult, HypothesisStatus, Incident, LineRef, Severity
+from aiops_copilot.models import (
+    AnalysisResult,
+    HypothesisStatus,
+    Incident,
+    IncidentStatus,
+    LineRef,
+    Severity,
+)
+from aiops_copilot.report import memory as memory_report
 from aiops_copilot.report import summary as summary_report
 from aiops_copilot.report.view import (
     STATUS_MARK,
@@ -30,6 +38,7 @@ from aiops_copilot.report.view import (
     entry_ids_of,
     evidence_of,
     headline,
+    history_line,
     hypotheses_of,
     minute_label,
     plural,
@@ -113,6 +122,12 @@ def incident_panel(
     """One incident: headline facts, cause, hypotheses, fix, evidence, and why grouped."""
     parts: list[RenderableType] = [_text(title_of(incident), "bold")]
     parts.append(_facts(incident))
+    history = history_line(incident.history)
+    if history is not None:
+        recurred = (
+            incident.history is not None and incident.history.status is IncidentStatus.RECURRED
+        )
+        parts.append(_labelled("History", history, style="bold yellow" if recurred else ""))
     chart = _timeline(incident)
     if chart is not None:
         parts.append(chart)
@@ -145,6 +160,16 @@ def incident_panel(
             parts += [_heading("Commands"), _indent(rows)]
         if diagnosis.second_opinion:
             parts.append(_labelled("Second opinion", diagnosis.second_opinion))
+        if diagnosis.runbooks:
+            rows = _grid()
+            for passage in diagnosis.runbooks:
+                rows.add_row(Text("•"), _text(memory_report.passage_line(passage)))
+            parts += [_heading("Runbooks"), _indent(rows)]
+        if diagnosis.similar:
+            rows = _grid()
+            for similar in diagnosis.similar:
+                rows.add_row(Text("•"), _text(memory_report.similar_line(similar)))
+            parts += [_heading("Similar past incidents"), _indent(rows)]
     else:
         parts.append(Text("No fixer diagnosis; the signals that raised it:", style="italic"))
     if incident.signals:

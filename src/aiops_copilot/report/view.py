@@ -20,6 +20,8 @@ from aiops_copilot.models import (
     Hypothesis,
     HypothesisStatus,
     Incident,
+    IncidentHistory,
+    IncidentStatus,
     LineRef,
     Severity,
 )
@@ -90,6 +92,34 @@ def entry_ids_of(incident: Incident) -> list[str]:
     if incident.diagnosis is not None:
         ids += incident.diagnosis.entry_ids
     return list(dict.fromkeys(ids))
+
+
+def history_line(history: IncidentHistory | None) -> str | None:
+    """``seen 4 times since 2026-11-02, last resolved by: <note> — recurred`` for an incident
+    an earlier analysis stored; ``None`` for one seen for the first time (or no store)."""
+    if history is None:
+        return None
+    text = f"seen {plural(history.times_seen, 'time')} since {day(history.first_seen_at)}"
+    if history.same_logs:
+        text = f"stored before from these same logs; {text}"
+    if history.last_resolution_note:
+        text += f", last resolved by: {history.last_resolution_note}"
+        if history.last_resolved_at is not None:
+            text += f" ({day(history.last_resolved_at)})"
+    elif history.last_resolved_at is not None:
+        text += f", last resolved {day(history.last_resolved_at)}"
+    if history.status is IncidentStatus.RECURRED:
+        text += " — recurred"
+    elif history.status is IncidentStatus.RESOLVED:
+        text += " — resolved"
+    return text
+
+
+def day(moment: datetime) -> str:
+    """A date for history lines: ``2026-11-02`` (UTC)."""
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(UTC)
+    return moment.strftime("%Y-%m-%d")
 
 
 def hypotheses_of(incident: Incident, limit: int | None = None) -> list[Hypothesis]:

@@ -1,0 +1,1 @@
+"""Alembic migrations of the store (run by aiops_copilot.store.engine.migrate)."""
