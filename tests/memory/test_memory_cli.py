@@ -106,3 +106,18 @@ def test_unreachable_server_gives_one_warning(run_cli) -> None:  # type: ignore[
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "not reachable" in lines[0]
     assert json.loads(result.stdout)["incidents"]
+
+
+def test_a_resolution_note_reaches_the_next_similar_incident(run_cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    db = str(tmp_path / "aiops.db")
+    first = run_cli("analyze", "--json", "--db", db, str(MARIADB / "logs"))
+    incident = json.loads(first.stdout)["incidents"][0]
+    resolved = run_cli(
+        "incidents", "resolve", incident["id"], "--note", "closed the leaking consumer", "--db", db
+    )
+    assert resolved.code == 0, resolved.stderr
+    # The same --db: memory lives beside the database it belongs to.
+    second = run_cli("analyze", "--json", "--db", db, str(POSTGRES / "logs"))
+    similar = json.loads(second.stdout)["incidents"][0]["similar"]
+    match = next(s for s in similar if s["fingerprint"] == incident["fingerprint"])
+    assert match["resolution"] == "closed the leaking consumer"

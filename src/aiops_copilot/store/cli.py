@@ -159,6 +159,22 @@ def resolve_incident(
         _fail("--note must say what fixed it")
     item = _run(db, lambda store: store.resolve(incident_id, note.strip()))
     typer.echo(f"{item.id} resolved: {note.strip()}")
+    _remember_resolution(db, item.fingerprint, note.strip())
+
+
+def _remember_resolution(db: str | None, fingerprint: str, note: str) -> None:
+    """Best effort: similar incidents found later cite how this one was fixed."""
+    from aiops_copilot.cli import _load
+
+    try:
+        from aiops_copilot.memory.incidents import record_resolution
+        from aiops_copilot.memory.runtime import opened
+    except ImportError:  # pragma: no cover - memory's dependencies are optional at run time
+        return
+    settings = _load({"store.url": db}).settings
+    with opened(settings) as memory:
+        if memory is not None and not record_resolution(memory, fingerprint, note):
+            logger.info("memory has no incident {} yet; the note is in the store", fingerprint)
 
 
 @db_app.command("stats")
