@@ -20,7 +20,7 @@ from aiops_copilot.memory import lexical
     ],
 )
 def test_tokens(text: str, expected: list[str]) -> None:
-    assert lexical.tokens(text) == expected
+    assert list(lexical.tokens(text)) == expected
 
 
 @pytest.mark.parametrize(

@@ -121,3 +121,14 @@ def test_a_resolution_note_reaches_the_next_similar_incident(run_cli, tmp_path: 
     similar = json.loads(second.stdout)["incidents"][0]["similar"]
     match = next(s for s in similar if s["fingerprint"] == incident["fingerprint"])
     assert match["resolution"] == "closed the leaking consumer"
+
+
+def test_pruned_incidents_leave_memory_too(run_cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    db = str(tmp_path / "aiops.db")
+    first = run_cli("analyze", "--json", "--db", db, str(MARIADB / "logs"))
+    fingerprint = json.loads(first.stdout)["incidents"][0]["fingerprint"]
+    pruned = run_cli("db", "prune", "--older-than", "2099-01-01", "--db", db)
+    assert pruned.code == 0, pruned.stderr
+    second = run_cli("analyze", "--json", "--db", db, str(POSTGRES / "logs"))
+    similar = json.loads(second.stdout)["incidents"][0]["similar"]
+    assert fingerprint not in [s["fingerprint"] for s in similar]

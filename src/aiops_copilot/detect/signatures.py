@@ -53,7 +53,8 @@ def best_entry(entries: Sequence[Entry], texts: Sequence[str]) -> Entry | None:
             found.append(entry)
     if not found:
         return None
-    return min(found, key=entries.index)
+    position = {id(entry): i for i, entry in enumerate(entries)}
+    return min(found, key=lambda entry: position[id(entry)])
 
 
 def signature_signals(kb: KnowledgeBase, stats: Sequence[TemplateStats]) -> list[Signal]:

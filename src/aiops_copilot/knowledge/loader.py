@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 import yaml
@@ -58,7 +59,21 @@ class KnowledgeBase:
 
 
 def load_knowledge(extra_paths: Sequence[Path] = (), *, shipped: bool = True) -> KnowledgeBase:
-    """Load the shipped entries and any extra folders; problems are collected, not raised."""
+    """Load the shipped entries and any extra folders; problems are collected, not raised.
+
+    The shipped knowledge alone is parsed once per process (the CLI, the fixers and memory all
+    ask for it); callers treat the result as read-only."""
+    if shipped and not extra_paths:
+        return _shipped_only()
+    return _load(extra_paths, shipped=shipped)
+
+
+@lru_cache(maxsize=1)
+def _shipped_only() -> KnowledgeBase:
+    return _load((), shipped=True)
+
+
+def _load(extra_paths: Sequence[Path], *, shipped: bool) -> KnowledgeBase:
     kb = KnowledgeBase()
     roots = ([SHIPPED] if shipped else []) + list(extra_paths)
     for root in roots:

@@ -15,6 +15,7 @@ import math
 import re
 from collections import Counter
 from collections.abc import Iterable
+from functools import lru_cache
 
 #: Part of every collection's name: a change of tokenisation re-indexes.
 LEXICAL_VERSION = 2
@@ -166,10 +167,12 @@ def stem(word: str) -> str:
     return word
 
 
-def tokens(text: str) -> list[str]:
+@lru_cache(maxsize=65_536)
+def tokens(text: str) -> tuple[str, ...]:
     """Lower-case stemmed words; identifiers also give their parts (``OutOfMemoryError`` is
     ``outofmemoryerror`` and ``out``, ``memory``, ``error``; ``max_connections`` is itself and
-    ``max``, ``connections``), masks and numbers are dropped."""
+    ``max``, ``connections``), masks and numbers are dropped. Cached: the same runbook passages
+    come back as candidates for query after query."""
     out: list[str] = []
     for match in _WORD.finditer(_PLACEHOLDER.sub(" ", text)):
         word = match.group(0)
@@ -180,7 +183,7 @@ def tokens(text: str) -> list[str]:
             if len(candidate) < 2 or candidate.isdigit() or candidate in STOPWORDS:
                 continue
             out.append(stem(candidate))
-    return out
+    return tuple(out)
 
 
 def distinct(texts: Iterable[str]) -> set[str]:

@@ -162,6 +162,20 @@ def resolve_incident(
     _remember_resolution(db, item.fingerprint, note.strip())
 
 
+def _forget(db: str | None, fingerprints: tuple[str, ...]) -> None:
+    """Best effort: pruned incidents leave vector memory too."""
+    from aiops_copilot.cli import _load
+
+    try:
+        from aiops_copilot.memory.incidents import forget
+        from aiops_copilot.memory.runtime import opened
+    except ImportError:  # pragma: no cover - memory's dependencies are optional at run time
+        return
+    with opened(_load({"store.url": db}).settings) as memory:
+        if memory is not None:
+            forget(memory, fingerprints)
+
+
 def _remember_resolution(db: str | None, fingerprint: str, note: str) -> None:
     """Best effort: similar incidents found later cite how this one was fixed."""
     from aiops_copilot.cli import _load
@@ -209,6 +223,8 @@ def db_prune(
     _choice(output, ("text", "json"), "--format")
     moment = _when(older_than, "--older-than")
     result = _run(db, lambda store: store.prune(moment, vacuum=vacuum))
+    if result.fingerprints:
+        _forget(db, result.fingerprints)
     if output == "json":
         _print_json(views.prune_to_dict(result))
     else:

@@ -134,6 +134,8 @@ class PruneResult:
     incidents: int
     templates: int
     vacuumed: bool = False
+    #: Fingerprints of the incidents deleted (vector memory forgets them too).
+    fingerprints: tuple[str, ...] = ()
 
 
 class Store:
@@ -371,6 +373,7 @@ class Store:
             runs = _rowcount(session.execute(delete(Run).where(Run.started_at < cutoff)))
             orphan = ~exists().where(Occurrence.incident_id == IncidentRow.id)
             gone = select(IncidentRow.id).where(orphan)
+            fingerprints = tuple(session.scalars(select(IncidentRow.fingerprint).where(orphan)))
             session.execute(delete(Feedback).where(Feedback.incident_id.in_(gone)))
             incidents = _rowcount(session.execute(delete(IncidentRow).where(orphan)))
             unused = ~exists().where(OccurrenceTemplate.template_id == Template.id)
@@ -388,7 +391,7 @@ class Store:
             finally:
                 raw.close()
             vacuumed = True
-        return PruneResult(cutoff, runs, occurrences, incidents, templates, vacuumed)
+        return PruneResult(cutoff, runs, occurrences, incidents, templates, vacuumed, fingerprints)
 
     # -- plumbing ------------------------------------------------------------------------
 
