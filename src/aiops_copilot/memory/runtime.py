@@ -6,13 +6,14 @@ Kept apart from the CLI so that every command (``analyze``, ``kb add``/``search`
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
 from aiops_copilot.memory.location import MemoryTarget, open_memory, resolve_target
 from aiops_copilot.memory.recall import MemoryRecall
 from aiops_copilot.memory.vectors import VectorMemory
+from aiops_copilot.models import Diagnosis, Incident, RunbookPassage, SimilarIncident
 
 
 def target_of(settings: Any) -> MemoryTarget:
@@ -41,8 +42,57 @@ def opened(settings: Any, *, required: bool = False) -> Iterator[VectorMemory | 
             memory.close()
 
 
+class LazyRecall:
+    """A :class:`MemoryRecall` opened on first use: an analysis that finds no incident never
+    pays for loading Qdrant and the model (about a second on a small machine)."""
+
+    def __init__(self, settings: Any) -> None:
+        self._settings = settings
+        self._memory: VectorMemory | None = None
+        self._recall: MemoryRecall | None = None
+        self._tried = False
+
+    def _open(self) -> MemoryRecall | None:
+        if not self._tried:
+            self._tried = True
+            settings = self._settings
+            self._memory = open_memory(target_of(settings), timeout=settings.memory.timeout)
+            if self._memory is not None:
+                self._recall = MemoryRecall(self._memory)
+        return self._recall
+
+    def similar_incidents(
+        self, incident: Incident, k: int, diagnosis: Diagnosis | None = None
+    ) -> list[SimilarIncident]:
+        opened_recall = self._open()
+        return opened_recall.similar_incidents(incident, k, diagnosis) if opened_recall else []
+
+    def runbook_passages(
+        self, incident: Incident, k: int, diagnosis: Diagnosis | None = None
+    ) -> list[RunbookPassage]:
+        opened_recall = self._open()
+        return opened_recall.runbook_passages(incident, k, diagnosis) if opened_recall else []
+
+    def remember(self, incidents: Sequence[Incident]) -> int:
+        if not incidents:
+            return 0
+        opened_recall = self._open()
+        return opened_recall.remember(incidents) if opened_recall else 0
+
+    def close(self) -> None:
+        if self._memory is not None:
+            self._memory.close()
+
+
 @contextmanager
-def recall(settings: Any) -> Iterator[MemoryRecall | None]:
-    """What ``analyze`` hands the fixers, and remembers the run's incidents with."""
-    with opened(settings) as memory:
-        yield MemoryRecall(memory) if memory is not None else None
+def recall(settings: Any) -> Iterator[LazyRecall | None]:
+    """What ``analyze`` hands the fixers, and remembers the run's incidents with; memory is
+    opened only when an incident needs it."""
+    if not settings.memory.enabled:
+        yield None
+        return
+    lazy = LazyRecall(settings)
+    try:
+        yield lazy
+    finally:
+        lazy.close()
