@@ -148,3 +148,13 @@ def test_query_text_uses_templates_and_a_recognised_diagnosis() -> None:
     text = text_of(top)
     assert top.title in text and "<NUM>" not in text
     assert top.diagnosis is not None and top.diagnosis.title in text
+
+
+def test_knowledge_passages_about_other_software_are_left_out() -> None:
+    from aiops_copilot.memory.recall import _other_software
+
+    postgres = {"postgresql"}
+    assert _other_software("mysql-too-many-connections", postgres)
+    assert not _other_software("postgresql-not-accepting-connections", postgres)
+    assert not _other_software(None, postgres)  # a team runbook always stays
+    assert not _other_software("mysql-too-many-connections", set())  # nothing known: keep

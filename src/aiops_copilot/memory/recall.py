@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from loguru import logger
 
+from aiops_copilot.knowledge.loader import load_knowledge
 from aiops_copilot.memory import incidents as incident_memory
 from aiops_copilot.memory.location import warn
 from aiops_copilot.memory.runbooks import ensure_kb_indexed
@@ -84,6 +85,7 @@ class MemoryRecall:
         except Exception as exc:
             self._failed("searching runbooks", exc)
             return []
+        software = _software_of(incident)
         passages = [
             RunbookPassage(
                 title=str(hit.payload.get("title", "")),
@@ -95,6 +97,7 @@ class MemoryRecall:
             )
             for hit in hits
             if hit.score >= self.thresholds.runbook
+            and not _other_software(hit.payload.get("entry_id"), software)
         ]
         self._cache[key] = list(passages)
         return passages
@@ -130,6 +133,21 @@ class MemoryRecall:
         except Exception as exc:
             self._failed("remembering incidents", exc)
             return 0
+
+
+def _software_of(incident: Incident) -> set[str]:
+    """The software the incident's own known signatures name (empty when none)."""
+    kb = load_knowledge()
+    return {e.software for e in (kb.get(i) for i in incident.entry_ids) if e is not None}
+
+
+def _other_software(entry_id: object, software: set[str]) -> bool:
+    """A knowledge-base passage about other software than the incident's (MySQL advice for a
+    PostgreSQL incident) is left out; the team's own runbooks always stay."""
+    if not software or not isinstance(entry_id, str):
+        return False
+    entry = load_knowledge().get(entry_id)
+    return entry is not None and entry.software not in software
 
 
 def _cut(text: str, limit: int) -> str:
