@@ -11,6 +11,7 @@ from collections.abc import Sequence
 
 from aiops_copilot.detect.stats import TemplateStats
 from aiops_copilot.knowledge.loader import KnowledgeBase
+from aiops_copilot.knowledge.matcher import first_match
 from aiops_copilot.knowledge.schema import Entry
 from aiops_copilot.models import Severity, Signal, SignalKind
 
@@ -21,13 +22,6 @@ _SCORE = {
     Severity.LOW: 0.3,  # an advisory: an incident only with another signal
     Severity.INFO: 0.1,
 }
-
-
-def first_match(entries: Sequence[Entry], text: str) -> Entry | None:
-    for entry in entries:
-        if entry.matches(text):
-            return entry
-    return None
 
 
 def texts_of(item: TemplateStats) -> list[str]:
@@ -45,16 +39,16 @@ def texts_of(item: TemplateStats) -> list[str]:
 
 
 def best_entry(entries: Sequence[Entry], texts: Sequence[str]) -> Entry | None:
-    """The most severe entry matching any of the texts (entries come most severe first)."""
-    found: list[Entry] = []
+    """The most severe entry matching any of the texts (entries come most severe first): after a
+    match, the later texts need only try the entries before it."""
+    best: Entry | None = None
+    pool = entries
     for text in texts:
-        entry = first_match(entries, text)
+        entry = first_match(pool, text)
         if entry is not None:
-            found.append(entry)
-    if not found:
-        return None
-    position = {id(entry): i for i, entry in enumerate(entries)}
-    return min(found, key=lambda entry: position[id(entry)])
+            best = entry
+            pool = pool[: next(i for i, e in enumerate(pool) if e is entry)]
+    return best
 
 
 def signature_signals(kb: KnowledgeBase, stats: Sequence[TemplateStats]) -> list[Signal]:

@@ -8,7 +8,7 @@ keyword pre-filters skip most regexes.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from aiops_copilot.knowledge.loader import SEVERITY_ORDER, KnowledgeBase
@@ -25,6 +25,14 @@ class SignatureHit:
     count: int
 
 
+def first_match(entries: Sequence[Entry], text: str) -> Entry | None:
+    """The first entry, in the given order, that recognises ``text``."""
+    for entry in entries:
+        if entry.matches(text):
+            return entry
+    return None
+
+
 def match_templates(kb: KnowledgeBase, clusters: Iterable[Cluster]) -> list[SignatureHit]:
     """Known signatures among the clusters, most severe and most frequent first.
 
@@ -34,11 +42,9 @@ def match_templates(kb: KnowledgeBase, clusters: Iterable[Cluster]) -> list[Sign
     found: dict[str, tuple[Entry, list[str], int]] = {}
     entries = kb.matching_order()
     for cluster in clusters:
-        text = cluster.example or cluster.template
-        for entry in entries:
-            if entry.matches(text):
-                _, ids, count = found.get(entry.id, (entry, [], 0))
-                found[entry.id] = (entry, [*ids, cluster.template_id], count + cluster.count)
-                break
+        entry = first_match(entries, cluster.example or cluster.template)
+        if entry is not None:
+            _, ids, count = found.get(entry.id, (entry, [], 0))
+            found[entry.id] = (entry, [*ids, cluster.template_id], count + cluster.count)
     hits = [SignatureHit(e, tuple(ids), count) for e, ids, count in found.values()]
     return sorted(hits, key=lambda h: (SEVERITY_ORDER[h.entry.severity], -h.count, h.entry.id))
