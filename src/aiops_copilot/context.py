@@ -20,6 +20,8 @@ import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from aiops_copilot.detect.stats import TemplateStats
+from aiops_copilot.incidents import shorten
+from aiops_copilot.knowledge.loader import error_line
 from aiops_copilot.models import Incident, TemplateRef
 
 CONTEXT_FILE = Path(__file__).parent / "knowledge" / "context.yaml"
@@ -50,8 +52,7 @@ def shipped_rules() -> tuple[_Compiled, ...]:
         rules = [ContextRule.model_validate(item) for item in raw]
         return tuple(_Compiled(r, re.compile(r.regex)) for r in rules)
     except (OSError, yaml.YAMLError, ValidationError, re.error) as exc:
-        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise ValueError(f"context rules {CONTEXT_FILE}: {first}") from None
+        raise ValueError(f"context rules {CONTEXT_FILE}: {error_line(exc)}") from None
 
 
 def attach_context(
@@ -111,7 +112,7 @@ def _linked(
         ):
             return None
         names_text = ", ".join(key.split(":", 1)[1] for key in shared[:3])
-        return f"{_short(stats.example)!r} names {names_text}, as this incident's lines do"
+        return f"{shorten(stats.example)!r} names {names_text}, as this incident's lines do"
     if first is None or stats.last_seen is None or stats.first_seen is None:
         return None
     same_place = bool(set(incident.sources) & set(stats.sources)) or bool(
@@ -120,9 +121,4 @@ def _linked(
     if not same_place or not (first - window <= stats.last_seen <= first):
         return None
     gap = int((first - stats.last_seen).total_seconds())
-    return f"{_short(stats.example)!r} {gap} s before the first error, in the same place"
-
-
-def _short(text: str, width: int = 80) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= width else text[: width - 1] + "…"
+    return f"{shorten(stats.example)!r} {gap} s before the first error, in the same place"

@@ -376,7 +376,7 @@ def _absorb_symptoms(groups: list[_Group], window: timedelta) -> list[_Group]:
         where = "in the same file" if same_source else "on the same system"
         template = group.findings[0].stats.template
         cause.reasons.append(
-            f"symptom: {_short(template)!r} ({sum(f.stats.count for f in group.findings):,}x) "
+            f"symptom: {shorten(template)!r} ({sum(f.stats.count for f in group.findings):,}x) "
             f"happened {where} within {_minutes(window)} of this known problem"
         )
     return kept
@@ -406,7 +406,7 @@ def _merge_unknown_neighbours(groups: list[_Group], window: timedelta) -> list[_
             continue
         target.findings += group.findings
         target.reasons.append(
-            f"{_short(group.findings[0].stats.template)!r} happened in the same file within "
+            f"{shorten(group.findings[0].stats.template)!r} happened in the same file within "
             f"{_minutes(window)}"
         )
     return kept
@@ -510,10 +510,11 @@ def _title(finding: TemplateFinding) -> str:
     for signal in finding.signals:
         if signal.kind is SignalKind.SIGNATURE:
             return signal.reason.split(": ", 1)[-1]
-    return _short(finding.stats.example, 100)
+    return shorten(finding.stats.example, 100)
 
 
-def _short(text: str, width: int = 80) -> str:
+def shorten(text: str, width: int = 80) -> str:
+    """One line of at most ``width`` characters, for sentences that quote a log line."""
     text = " ".join(text.split())
     return text if len(text) <= width else text[: width - 1] + "…"
 

@@ -19,7 +19,7 @@ from pathlib import Path
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from aiops_copilot.knowledge.loader import KnowledgeBase
+from aiops_copilot.knowledge.loader import KnowledgeBase, error_line
 from aiops_copilot.learning import LearnedRules
 from aiops_copilot.models import Classification, Domain, Incident, Severity
 
@@ -77,8 +77,7 @@ def load_weights(path: Path = WEIGHTS_FILE) -> ClassifierModel:
             for rule in rules
         )
     except (OSError, yaml.YAMLError, ValidationError, re.error) as exc:
-        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise ValueError(f"classifier weights {path}: {first}") from None
+        raise ValueError(f"classifier weights {path}: {error_line(exc)}") from None
     return ClassifierModel(weights, compiled)
 
 

@@ -17,6 +17,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
 from aiops_copilot.detect.stats import TemplateStats
+from aiops_copilot.knowledge.loader import error_line
 from aiops_copilot.models import Level
 
 NOISE_FILE = Path(__file__).parent.parent / "knowledge" / "noise.yaml"
@@ -61,8 +62,7 @@ def load_rules(paths: Sequence[Path] = ()) -> list[CompiledRule]:
             raw = yaml.safe_load(path.read_text(encoding="utf-8")) or []
             parsed = [NoiseRule.model_validate(item) for item in raw]
         except (OSError, yaml.YAMLError, ValidationError, TypeError) as exc:
-            first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-            raise ValueError(f"noise rules {path}: {first}") from None
+            raise ValueError(f"noise rules {path}: {error_line(exc)}") from None
         rules += [
             CompiledRule(r, re.compile(r.regex), re.compile(r.unless) if r.unless else None)
             for r in parsed

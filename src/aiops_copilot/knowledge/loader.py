@@ -58,6 +58,13 @@ class KnowledgeBase:
         return sorted(self.entries.values(), key=lambda e: (SEVERITY_ORDER[e.severity], e.id))
 
 
+def error_line(exc: BaseException) -> str:
+    """An exception as one line (the first of its message, or its type): what a broken data
+    file (knowledge base, noise, context or classifier rules) is reported with."""
+    text = str(exc)
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
 def load_knowledge(extra_paths: Sequence[Path] = (), *, shipped: bool = True) -> KnowledgeBase:
     """Load the shipped entries and any extra folders; problems are collected, not raised.
 
@@ -95,8 +102,7 @@ def _load_file(kb: KnowledgeBase, path: Path, *, replace: bool) -> None:
     try:
         documents = yaml.load(path.read_text(encoding="utf-8"), Loader=_SAFE_LOADER)
     except (yaml.YAMLError, OSError, UnicodeDecodeError) as exc:
-        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        kb.problems.append(LoadProblem(str(path), f"not readable YAML: {first}"))
+        kb.problems.append(LoadProblem(str(path), f"not readable YAML: {error_line(exc)}"))
         return
     if documents is None:
         return
