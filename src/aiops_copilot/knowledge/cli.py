@@ -12,7 +12,6 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from aiops_copilot.knowledge.loader import LoadProblem, check, load_knowledge
 from aiops_copilot.models import Domain
 
 if TYPE_CHECKING:
@@ -36,6 +35,8 @@ def list_entries(
     extra: ExtraOpt = None,
 ) -> None:
     """List entries: id, domain, software, severity, title."""
+    from aiops_copilot.knowledge.loader import load_knowledge
+
     kb = load_knowledge(extra or [])
     entries = [
         e
@@ -61,6 +62,8 @@ def show_entry(
     extra: ExtraOpt = None,
 ) -> None:
     """Show one entry in full."""
+    from aiops_copilot.knowledge.loader import load_knowledge
+
     kb = load_knowledge(extra or [])
     entry = kb.get(entry_id)
     if entry is None:
@@ -110,6 +113,8 @@ def check_entries(
     ] = 0,
 ) -> None:
     """Validate every entry and test each entry's examples against its own match."""
+    from aiops_copilot.knowledge.loader import LoadProblem, check, load_knowledge
+
     kb = load_knowledge(extra or [])
     problems = check(kb)
     if domain is not None:

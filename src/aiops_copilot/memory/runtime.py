@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, Protocol
 
 from aiops_copilot.memory.location import MemoryTarget, open_memory, resolve_target
 from aiops_copilot.memory.recall import MemoryRecall
@@ -84,15 +84,40 @@ class LazyRecall:
             self._memory.close()
 
 
+class Recall(Protocol):
+    """What a command gets from :func:`recall`: the fixers' look-ups, ``remember`` and
+    ``close``, whether memory lives in this process or in a worker."""
+
+    def similar_incidents(
+        self, incident: Incident, k: int, diagnosis: Diagnosis | None = None
+    ) -> list[SimilarIncident]: ...
+
+    def runbook_passages(
+        self, incident: Incident, k: int, diagnosis: Diagnosis | None = None
+    ) -> list[RunbookPassage]: ...
+
+    def remember(self, incidents: Sequence[Incident]) -> int: ...
+
+    def close(self) -> None: ...
+
+
 @contextmanager
-def recall(settings: Any) -> Iterator[LazyRecall | None]:
+def recall(settings: Any, *, background: bool = False) -> Iterator[Recall | None]:
     """What ``analyze`` hands the fixers, and remembers the run's incidents with; memory is
-    opened only when an incident needs it."""
+    opened only when an incident needs it. ``background`` prepares it in a forked worker
+    while the caller parses (see :mod:`aiops_copilot.memory.worker`), where the platform
+    allows; a one-shot command asks for it, a long-lived one has no start-up to hide."""
     if not settings.memory.enabled:
         yield None
         return
-    lazy = LazyRecall(settings)
+    opened_recall: Recall
+    if background and getattr(settings.memory, "background", True):
+        from aiops_copilot.memory.worker import BackgroundRecall, can_fork
+
+        opened_recall = BackgroundRecall(settings) if can_fork() else LazyRecall(settings)
+    else:
+        opened_recall = LazyRecall(settings)
     try:
-        yield lazy
+        yield opened_recall
     finally:
-        lazy.close()
+        opened_recall.close()

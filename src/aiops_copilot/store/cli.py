@@ -20,16 +20,25 @@ from loguru import logger
 from rich.console import Console
 
 from aiops_copilot.learning import LearnedRules
-from aiops_copilot.models import AnalysisResult, Domain
-from aiops_copilot.store import views
+from aiops_copilot.models import AnalysisResult, Domain, IncidentStatus
 from aiops_copilot.store.durations import HELP as WHEN_HELP
 from aiops_copilot.store.durations import cutoff
 from aiops_copilot.store.location import StoreError
-from aiops_copilot.store.schema import STATUSES
-from aiops_copilot.store.sql import Store, StoredRun
 
 if TYPE_CHECKING:
     from aiops_copilot.config import StoreSettings
+    from aiops_copilot.store.sql import Store, StoredRun
+
+STATUSES = tuple(status.value for status in IncidentStatus)
+
+
+def _store_class() -> type[Store]:
+    """The ORM-backed store, imported when a command first needs it (SQLAlchemy is slow to
+    import and most invocations of the CLI, ``--help`` included, never touch it)."""
+    from aiops_copilot.store.sql import Store
+
+    return Store
+
 
 incidents_app = typer.Typer(
     help="Incident history: what analyses found before, and what fixed it.",
@@ -71,7 +80,7 @@ def _open(db: str | None) -> Store:
     """The store for a history command: it must exist already (no new empty file)."""
     settings = _settings(db)
     try:
-        return Store(settings.url, timeout=settings.timeout, create=False)
+        return _store_class()(settings.url, timeout=settings.timeout, create=False)
     except StoreError as exc:
         _fail(str(exc))
 
@@ -116,6 +125,8 @@ def list_incidents(
     db: DbOpt = None,
 ) -> None:
     """List stored incidents, most recently seen first."""
+    from aiops_copilot.store import views
+
     _choice(output, ("table", "json"), "--format")
     _choice(domain, tuple(d.value for d in Domain), "--domain")
     _choice(status, STATUSES, "--status")
@@ -137,6 +148,8 @@ def show_incident(
     db: DbOpt = None,
 ) -> None:
     """One incident in full: its latest diagnosis, every occurrence, and feedback."""
+    from aiops_copilot.store import views
+
     _choice(output, ("text", "json"), "--format")
     detail = _run(db, lambda store: store.incident(incident_id))
     if output == "json":
@@ -197,6 +210,8 @@ def db_stats(
     db: DbOpt = None,
 ) -> None:
     """Rows per table, size on disk, the oldest and newest run."""
+    from aiops_copilot.store import views
+
     _choice(output, ("text", "json"), "--format")
     stats = _run(db, lambda store: store.stats())
     if output == "json":
@@ -220,6 +235,8 @@ def db_prune(
     db: DbOpt = None,
 ) -> None:
     """Delete old runs and their occurrences, then incidents and templates nothing refers to."""
+    from aiops_copilot.store import views
+
     _choice(output, ("text", "json"), "--format")
     moment = _when(older_than, "--older-than")
     result = _run(db, lambda store: store.prune(moment, vacuum=vacuum))
@@ -235,7 +252,7 @@ def learned_rules(settings: StoreSettings) -> LearnedRules | None:
     """The rules learned from feedback, or None when there is no store yet or it cannot be
     read (the analysis then runs on the shipped knowledge alone)."""
     try:
-        with Store(settings.url, timeout=settings.timeout, create=False) as store:
+        with _store_class()(settings.url, timeout=settings.timeout, create=False) as store:
             return store.learned()
     except StoreError as exc:
         logger.info("no learned rules: {}", exc)
@@ -256,7 +273,7 @@ def store_result(
     """
     location = settings.url or "the default store"
     try:
-        with Store(settings.url, timeout=settings.timeout) as store:
+        with _store_class()(settings.url, timeout=settings.timeout) as store:
             location = store.location
             stored = store.record(result, started_at=started_at)
     except StoreError as exc:

@@ -13,7 +13,7 @@ import json
 import sys
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -21,7 +21,9 @@ from aiops_copilot.learning import RULE_KINDS, RuleRecord
 from aiops_copilot.models import Domain
 from aiops_copilot.store.cli import DbOpt, _fail, _open, _run
 from aiops_copilot.store.location import StoreError
-from aiops_copilot.store.sql import Store
+
+if TYPE_CHECKING:
+    from aiops_copilot.store.sql import Store
 
 EXPORT_VERSION = 1
 

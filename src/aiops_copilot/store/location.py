@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import ArgumentError
+if TYPE_CHECKING:  # SQLAlchemy is imported when a URL is built: not for every command
+    from sqlalchemy.engine import URL
 
 DB_NAME = "aiops.db"
 SUPPORTED = "a SQLite file path, sqlite:///PATH or postgresql+psycopg://USER@HOST/DB"
@@ -40,6 +41,9 @@ def to_url(value: str | Path | None) -> URL:
     Anything without ``://`` is a file path (``~`` expanded, made absolute so a later ``cd``
     cannot move the database). ``postgresql://`` and ``postgres://`` use psycopg 3.
     """
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
     if value is None:
         return _sqlite(default_path())
     text = str(value).strip()
@@ -63,6 +67,8 @@ def to_url(value: str | Path | None) -> URL:
 
 
 def _sqlite(path: Path) -> URL:
+    from sqlalchemy.engine import URL
+
     return URL.create("sqlite", database=str(path.absolute()))
 
 
