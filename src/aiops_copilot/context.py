@@ -23,6 +23,7 @@ from aiops_copilot.detect.stats import TemplateStats
 from aiops_copilot.incidents import shorten
 from aiops_copilot.knowledge.loader import error_line
 from aiops_copilot.models import Incident, TemplateRef
+from aiops_copilot.yamlio import load_yaml
 
 CONTEXT_FILE = Path(__file__).parent / "knowledge" / "context.yaml"
 #: Context templates attached per incident, and lines kept from each.
@@ -48,7 +49,7 @@ class _Compiled:
 @lru_cache(maxsize=1)
 def shipped_rules() -> tuple[_Compiled, ...]:
     try:
-        raw = yaml.safe_load(CONTEXT_FILE.read_text(encoding="utf-8")) or []
+        raw = load_yaml(CONTEXT_FILE.read_text(encoding="utf-8")) or []
         rules = [ContextRule.model_validate(item) for item in raw]
         return tuple(_Compiled(r, re.compile(r.regex)) for r in rules)
     except (OSError, yaml.YAMLError, ValidationError, re.error) as exc:

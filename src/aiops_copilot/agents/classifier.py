@@ -22,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from aiops_copilot.knowledge.loader import KnowledgeBase, error_line
 from aiops_copilot.learning import LearnedRules
 from aiops_copilot.models import Classification, Domain, Incident, Severity
+from aiops_copilot.yamlio import load_yaml
 
 WEIGHTS_FILE = Path(__file__).parent.parent / "knowledge" / "classifier.yaml"
 
@@ -65,7 +66,7 @@ class ClassifierModel:
 
 def load_weights(path: Path = WEIGHTS_FILE) -> ClassifierModel:
     try:
-        weights = Weights.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
+        weights = Weights.model_validate(load_yaml(path.read_text(encoding="utf-8")))
         compiled = tuple(
             _Compiled(
                 domain,

@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 from aiops_copilot.detect.stats import TemplateStats
 from aiops_copilot.knowledge.loader import error_line
 from aiops_copilot.models import Level
+from aiops_copilot.yamlio import load_yaml
 
 NOISE_FILE = Path(__file__).parent.parent / "knowledge" / "noise.yaml"
 
@@ -59,7 +60,7 @@ def load_rules(paths: Sequence[Path] = ()) -> list[CompiledRule]:
     rules: list[CompiledRule] = []
     for path in (NOISE_FILE, *paths):
         try:
-            raw = yaml.safe_load(path.read_text(encoding="utf-8")) or []
+            raw = load_yaml(path.read_text(encoding="utf-8")) or []
             parsed = [NoiseRule.model_validate(item) for item in raw]
         except (OSError, yaml.YAMLError, ValidationError, TypeError) as exc:
             raise ValueError(f"noise rules {path}: {error_line(exc)}") from None

@@ -32,9 +32,9 @@ from pydantic import (
 )
 
 from aiops_copilot.models import Domain, Severity
+from aiops_copilot.yamlio import load_yaml
 
 SHIPPED_HYPOTHESES = Path(__file__).with_name("hypotheses")
-_SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 Ident = Annotated[str, StringConstraints(pattern=r"^[a-z0-9]+(?:-[a-z0-9]+)*$", max_length=80)]
 Text = Annotated[str, StringConstraints(min_length=1, strip_whitespace=True)]
@@ -274,7 +274,7 @@ class DomainBook(BaseModel):
 def load_book(path: Path) -> DomainBook:
     """Read and validate one hypotheses file; errors name the file."""
     try:
-        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=_SAFE_LOADER)
+        raw = load_yaml(path.read_text(encoding="utf-8"))
         return DomainBook.model_validate(raw)
     except (OSError, yaml.YAMLError, ValueError) as exc:
         raise ValueError(f"{path}: {exc}") from exc

@@ -17,10 +17,9 @@ from pydantic import ValidationError
 
 from aiops_copilot.knowledge.schema import Entry
 from aiops_copilot.models import Domain
+from aiops_copilot.yamlio import load_yaml
 
 SHIPPED = Path(__file__).with_name("data")
-#: libyaml's safe loader when the wheel has it (several times faster), else the pure one.
-_SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 SEVERITY_ORDER = {"critical": 0, "high": 1, "medium": 2, "low": 3, "info": 4}
 
 
@@ -77,7 +76,9 @@ def load_knowledge(extra_paths: Sequence[Path] = (), *, shipped: bool = True) ->
 
 @lru_cache(maxsize=1)
 def _shipped_only() -> KnowledgeBase:
-    return _load((), shipped=True)
+    from aiops_copilot.knowledge.cache import cached
+
+    return cached(list(_yaml_files(SHIPPED)), lambda: _load((), shipped=True))
 
 
 def _load(extra_paths: Sequence[Path], *, shipped: bool) -> KnowledgeBase:
@@ -100,7 +101,7 @@ def _yaml_files(root: Path) -> Iterable[Path]:
 
 def _load_file(kb: KnowledgeBase, path: Path, *, replace: bool) -> None:
     try:
-        documents = yaml.load(path.read_text(encoding="utf-8"), Loader=_SAFE_LOADER)
+        documents = load_yaml(path.read_text(encoding="utf-8"))
     except (yaml.YAMLError, OSError, UnicodeDecodeError) as exc:
         kb.problems.append(LoadProblem(str(path), f"not readable YAML: {error_line(exc)}"))
         return

@@ -27,8 +27,14 @@ class SignatureHit:
 
 def first_match(entries: Sequence[Entry], text: str) -> Entry | None:
     """The first entry, in the given order, that recognises ``text``."""
+    lowered = text.lower()
+    plain = text.isascii()
     for entry in entries:
-        if entry.matches(text):
+        # The literal test inline: most entries are ruled out here, without a call.
+        literals = entry.match.literals
+        if plain and literals and not any(literal in lowered for literal in literals):
+            continue
+        if entry.matches(text, lowered):
             return entry
     return None
 

@@ -7,9 +7,10 @@ regex or a typo in a domain would silently stop a fixer from ever seeing its evi
 
 from __future__ import annotations
 
+import importlib
 import re
 from functools import cached_property
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import (
     BaseModel,
@@ -73,14 +74,94 @@ class Match(BaseModel):
             for k in self.keywords
         )
 
-    def matches(self, text: str) -> bool:
+    @cached_property
+    def literals(self) -> tuple[str, ...]:
+        """Lower-cased texts of which every match of ``regex`` contains at least one (``()``
+        when none is known).
+
+        Why: most signatures cannot match most messages, and the cheapest way to say so is a
+        substring test -- no compiled regex needed, so a run compiles only the regexes whose
+        literals it meets (compiling all of them costs more than the matching itself). Worked
+        out once from the regex's parse tree and kept in the knowledge-base cache."""
+        return required_literals(self.regex) if self.regex else ()
+
+    def matches(self, text: str, lowered: str | None = None) -> bool:
+        """Whether ``text`` is recognised; ``lowered`` is ``text.lower()`` when the caller
+        tries many entries on one text (worked out here otherwise)."""
+        if self.keywords or self.literals:
+            lowered = text.lower() if lowered is None else lowered
         if self.keywords:
-            lowered = text.lower()
+            assert lowered is not None
             for keyword, pattern in self.keyword_patterns:
                 if keyword not in lowered or pattern.search(text) is None:
                     return False
+        # Case folding beyond ASCII (the Kelvin sign matches "k" under IGNORECASE) is left to
+        # the regex: the shortcut only rules out ASCII text.
+        literals = self.literals
+        if (
+            literals
+            and lowered is not None
+            and text.isascii()
+            and not any(literal in lowered for literal in literals)
+        ):
+            return False
         regex = self.pattern
         return regex is None or regex.search(text) is not None
+
+
+#: Shorter required texts filter too little to be worth a test.
+_MIN_LITERAL = 3
+
+
+def required_literals(regex: str) -> tuple[str, ...]:
+    """Lower-cased texts of which any match of ``regex`` contains at least one: a run of plain
+    characters the regex cannot do without, or one such run per branch of an alternation.
+    ``()`` when there is no such set (then the regex alone decides, as always)."""
+    try:
+        # The parser behind re.compile (``sre_parse`` before 3.11), private but long stable.
+        _parser = importlib.import_module("re._parser")
+        parsed = _parser.parse(regex, re.MULTILINE)
+    except Exception:
+        return ()
+    best = _best(_candidates(parsed, _parser))
+    return tuple(text.lower() for text in best) if best else ()
+
+
+def _candidates(sequence: Any, parser: Any) -> list[tuple[str, ...]]:
+    """Sets of texts, each set holding one that every match of ``sequence`` contains."""
+    found: list[tuple[str, ...]] = []
+    run: list[str] = []
+    for op, value in sequence:
+        if op is parser.LITERAL:
+            run.append(chr(value))
+            continue
+        if run:
+            found.append(("".join(run),))
+            run = []
+        if op is parser.SUBPATTERN:
+            found += _candidates(value[-1], parser)
+        elif op in (parser.MAX_REPEAT, parser.MIN_REPEAT) and value[0] >= 1:
+            found += _candidates(value[2], parser)
+        elif op is parser.BRANCH:
+            options: list[str] = []
+            for branch in value[1]:
+                best = _best(_candidates(branch, parser))
+                if best is None:
+                    break
+                options.extend(best)
+            else:
+                found.append(tuple(options))
+    if run:
+        found.append(("".join(run),))
+    return found
+
+
+def _best(candidates: list[tuple[str, ...]]) -> tuple[str, ...] | None:
+    """The most selective usable set: its shortest text longest, then the fewest texts."""
+    usable = [c for c in candidates if c and all(len(t) >= _MIN_LITERAL and t.isascii() for t in c)]
+    if not usable:
+        return None
+    return max(usable, key=lambda c: (min(len(t) for t in c), -len(c)))
 
 
 class Entry(BaseModel):
@@ -104,8 +185,8 @@ class Entry(BaseModel):
     )
     tags: tuple[Text, ...] = ()
 
-    def matches(self, text: str) -> bool:
-        return self.match.matches(text)
+    def matches(self, text: str, lowered: str | None = None) -> bool:
+        return self.match.matches(text, lowered)
 
     def self_check(self) -> list[str]:
         """Problems with the entry's own examples (empty when it recognises them correctly)."""

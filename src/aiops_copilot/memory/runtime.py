@@ -8,16 +8,22 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from aiops_copilot.memory.location import MemoryTarget, open_memory, resolve_target
-from aiops_copilot.memory.recall import MemoryRecall
-from aiops_copilot.memory.vectors import VectorMemory
 from aiops_copilot.models import Diagnosis, Incident, RunbookPassage, SimilarIncident
+
+# Qdrant's client, numpy and the model are imported when memory is first opened: a command
+# that never needs memory, or hands it to a worker process, never pays for them.
+if TYPE_CHECKING:
+    from aiops_copilot.memory.location import MemoryTarget
+    from aiops_copilot.memory.recall import MemoryRecall
+    from aiops_copilot.memory.vectors import VectorMemory
 
 
 def target_of(settings: Any) -> MemoryTarget:
     """Where memory lives for these settings (``memory.*``, beside ``store.url``)."""
+    from aiops_copilot.memory.location import resolve_target
+
     memory = settings.memory
     store = getattr(settings, "store", None)
     return resolve_target(
@@ -34,6 +40,8 @@ def opened(settings: Any, *, required: bool = False) -> Iterator[VectorMemory | 
     if not settings.memory.enabled and not required:
         yield None
         return
+    from aiops_copilot.memory.location import open_memory
+
     memory = open_memory(target_of(settings), timeout=settings.memory.timeout, required=required)
     try:
         yield memory
@@ -55,6 +63,9 @@ class LazyRecall:
     def _open(self) -> MemoryRecall | None:
         if not self._tried:
             self._tried = True
+            from aiops_copilot.memory.location import open_memory
+            from aiops_copilot.memory.recall import MemoryRecall
+
             settings = self._settings
             self._memory = open_memory(target_of(settings), timeout=settings.memory.timeout)
             if self._memory is not None:
