@@ -1,0 +1,1 @@
+"""Decoders: what each shipper protocol sends, turned into :class:`LogRecord` batches."""

@@ -1,0 +1,1 @@
+"""The API's routers: ingestion, the read API and feedback, upload analysis, operations."""
