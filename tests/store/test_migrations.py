@@ -23,6 +23,7 @@ TABLES = {
     "incidents",
     "occurrences",
     "occurrence_templates",
+    "template_counts",
     "feedback",
     "rules",
 }
@@ -34,7 +35,7 @@ def test_migrations_run_from_empty_to_head(db_url: str) -> None:
         assert names == TABLES
         with store.engine.connect() as connection:
             version = connection.execute(text("SELECT version_num FROM alembic_version"))
-            assert version.scalar_one() == "0001"
+            assert version.scalar_one() == "0002"
 
 
 def test_the_migrated_schema_is_the_models(db_url: str) -> None:
@@ -47,7 +48,7 @@ def test_the_migrated_schema_is_the_models(db_url: str) -> None:
 def test_opening_again_changes_nothing(db_url: str) -> None:
     Store(db_url).close()
     with Store(db_url) as store:
-        assert store.stats().schema == "0001"
+        assert store.stats().schema == "0002"
 
 
 def test_a_newer_schema_is_refused_in_one_line(db_url: str) -> None:
@@ -64,7 +65,7 @@ def test_a_newer_schema_is_refused_in_one_line(db_url: str) -> None:
 
 def test_every_revision_ships_in_the_package() -> None:
     versions = sorted(p.name for p in (MIGRATIONS / "versions").glob("r*.py"))
-    assert versions == ["r0001_initial.py"]
+    assert versions == ["r0001_initial.py", "r0002_template_counts.py"]
     assert (MIGRATIONS / "env.py").is_file() and (MIGRATIONS / "__init__.py").is_file()
 
 

@@ -167,6 +167,7 @@ def test_prune_deletes_old_runs_then_orphans(db_url: str) -> None:
             "incidents": 1,
             "occurrences": 1,
             "templates": 2,
+            "template_counts": 0,
             "feedback": 0,
             "rules": 1,  # learned rules outlive the incidents they came from
         }
@@ -192,7 +193,7 @@ def test_stats(db_url: str) -> None:
         assert stats.counts["runs"] == 2 and stats.counts["occurrences"] == 2
         assert stats.statuses == {"open": 2}
         assert (stats.oldest_run, stats.newest_run) == (NOW - DAY, NOW)
-        assert stats.schema == "0001" and stats.size_bytes and stats.size_bytes > 0
+        assert stats.schema == "0002" and stats.size_bytes and stats.size_bytes > 0
 
 
 def test_one_result_with_a_fingerprint_twice(db_url: str) -> None:

@@ -8,7 +8,8 @@
    the same logs read again, not a recurrence.
 3. Fold the sighting into each row (count, status, latest title and severity) and compute the
    history the report will show.
-4. Insert the run's occurrences, upsert the templates they cite, link the two.
+4. Count every template of the run (``template_counts.py``: new templates, histograms).
+5. Insert the run's occurrences, upsert the templates they cite, link the two.
 
 Everything is sorted by key before it is locked or upserted, so two writers take locks in the
 same order and cannot deadlock each other.
@@ -29,7 +30,7 @@ from sqlalchemy.orm import Session
 from aiops_copilot import __version__
 from aiops_copilot.models import AnalysisResult, Incident, IncidentHistory, IncidentStatus
 from aiops_copilot.report.view import confidence_of, domain_of, title_of
-from aiops_copilot.store import records
+from aiops_copilot.store import records, template_counts
 from aiops_copilot.store.schema import IncidentRow, Occurrence, OccurrenceTemplate, Run, Template
 from aiops_copilot.store.types import log_time
 
@@ -78,6 +79,7 @@ def record(
     _mark_same_logs(session, pending, rows)
     for fingerprint, entry in pending.items():
         entry.history = _update(rows[fingerprint], entry, now)
+    template_counts.record_run(session, backend, run.id, result.templates, now)
     _add_occurrences(session, backend, run.id, pending, rows, now)
     return run.id, [(entry.incidents, entry.history) for entry in pending.values()]
 

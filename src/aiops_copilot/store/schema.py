@@ -27,6 +27,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from aiops_copilot.models import IncidentStatus
 from aiops_copilot.store.types import JSONDoc, LogTime, UTCDateTime
 
 #: Deterministic constraint names, so later migrations can name what they alter.
@@ -38,7 +39,7 @@ NAMING = {
     "pk": "pk_%(table_name)s",
 }
 
-STATUSES = ("open", "resolved", "recurred")
+STATUSES = tuple(status.value for status in IncidentStatus)
 FEEDBACK_KINDS = ("correct", "wrong", "domain", "merge", "split")
 
 
@@ -80,6 +81,39 @@ class Template(Base):
     example: Mapped[str] = mapped_column(Text)
     first_seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
     last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    #: The earliest and latest log times of its counted records, over every run (a later run
+    #: whose window overlaps this one read the same lines again).
+    log_first_seen: Mapped[datetime | None] = mapped_column(LogTime)
+    log_last_seen: Mapped[datetime | None] = mapped_column(LogTime)
+
+
+class TemplateCountRow(Base):
+    """One template as one analysis counted it: every template of the run, cited or not.
+
+    ``buckets`` is a sparse histogram, ``[[epoch_minute, records], ...]`` (bucket start, in
+    the log-time convention of :class:`~aiops_copilot.store.types.LogTime`), ``bucket_minutes``
+    wide: one minute unless the run spans too long a time for that (see recording.py).
+    """
+
+    __tablename__ = "template_counts"
+
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True)
+    template_id: Mapped[str] = mapped_column(
+        ForeignKey("templates.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    #: Records of this template in the run.
+    count: Mapped[int] = mapped_column(Integer)
+    #: Of those, the ones not read before: all of them unless the run's log window overlaps
+    #: an earlier run's (the same file again, or a file that grew: then only the later part).
+    added: Mapped[int] = mapped_column(Integer)
+    #: The store had never seen this template before this run.
+    is_new: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: The log window overlaps what earlier runs counted for this template.
+    same_logs: Mapped[bool] = mapped_column(Boolean, default=False)
+    log_first_seen: Mapped[datetime | None] = mapped_column(LogTime)
+    log_last_seen: Mapped[datetime | None] = mapped_column(LogTime)
+    bucket_minutes: Mapped[int] = mapped_column(Integer, default=1)
+    buckets: Mapped[list[list[int]]] = mapped_column(JSONDoc)
 
 
 class IncidentRow(Base):

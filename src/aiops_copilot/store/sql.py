@@ -25,7 +25,8 @@ from sqlalchemy.orm import Session
 
 from aiops_copilot.learning import LearnedRules, RuleRecord
 from aiops_copilot.models import AnalysisResult, IncidentStatus
-from aiops_copilot.store import feedback, recording, records
+from aiops_copilot.store import activity, feedback, recording, records, template_counts
+from aiops_copilot.store.activity import OccurrencePoint, RunSummary
 from aiops_copilot.store.engine import WRITE, describe, open_engine
 from aiops_copilot.store.location import StoreError, shown, sqlite_file, to_url
 from aiops_copilot.store.schema import (
@@ -36,13 +37,16 @@ from aiops_copilot.store.schema import (
     Rule,
     Run,
     Template,
+    TemplateCountRow,
 )
+from aiops_copilot.store.template_counts import TemplateSeries, TemplateSummary
 
 TABLES: tuple[tuple[str, type[Any]], ...] = (
     ("runs", Run),
     ("incidents", IncidentRow),
     ("occurrences", Occurrence),
     ("templates", Template),
+    ("template_counts", TemplateCountRow),
     ("feedback", Feedback),
     ("rules", Rule),
 )
@@ -254,6 +258,40 @@ class Store:
                 ],
             )
 
+    def templates(
+        self,
+        *,
+        limit: int | None = 100,
+        since: datetime | None = None,
+        search: str | None = None,
+        new_only: bool = False,
+    ) -> list[TemplateSummary]:
+        """Stored templates, most records first, with totals over the runs stored since
+        ``since`` (all runs without it); ``search`` matches the template, example or id;
+        ``new_only`` keeps those first stored by the newest run (or since ``since``)."""
+        with self._session(write=False) as session:
+            return template_counts.list_templates(
+                session, limit=limit, since=since, search=search, new_only=new_only
+            )
+
+    def template_series(self, template_id: str, *, since: datetime | None = None) -> TemplateSeries:
+        """One template's records over log time, every run merged, for a burst chart;
+        :class:`~aiops_copilot.store.template_counts.UnknownTemplate` when not stored."""
+        with self._session(write=False) as session:
+            return template_counts.series(session, template_id, since=since)
+
+    def runs(self, *, since: datetime | None = None, limit: int | None = None) -> list[RunSummary]:
+        """Stored analyses, newest first (what each read and found)."""
+        with self._session(write=False) as session:
+            return activity.runs(session, since=since, limit=limit)
+
+    def occurrence_points(
+        self, *, since: datetime | None = None, limit: int | None = None
+    ) -> list[OccurrencePoint]:
+        """Every stored occurrence without its documents, newest first: for charts."""
+        with self._session(write=False) as session:
+            return activity.occurrence_points(session, since=since, limit=limit)
+
     # -- feedback and learned rules ------------------------------------------------------
 
     def give_feedback(
@@ -370,13 +408,16 @@ class Store:
                 )
             )
             session.execute(delete(Occurrence).where(Occurrence.run_id.in_(old_runs)))
+            session.execute(delete(TemplateCountRow).where(TemplateCountRow.run_id.in_(old_runs)))
             runs = _rowcount(session.execute(delete(Run).where(Run.started_at < cutoff)))
             orphan = ~exists().where(Occurrence.incident_id == IncidentRow.id)
             gone = select(IncidentRow.id).where(orphan)
             fingerprints = tuple(session.scalars(select(IncidentRow.fingerprint).where(orphan)))
             session.execute(delete(Feedback).where(Feedback.incident_id.in_(gone)))
             incidents = _rowcount(session.execute(delete(IncidentRow).where(orphan)))
-            unused = ~exists().where(OccurrenceTemplate.template_id == Template.id)
+            cited = exists().where(OccurrenceTemplate.template_id == Template.id)
+            counted = exists().where(TemplateCountRow.template_id == Template.id)
+            unused = ~cited & ~counted
             templates = _rowcount(session.execute(delete(Template).where(unused)))
         vacuumed = False
         if vacuum and self.backend == "sqlite":
