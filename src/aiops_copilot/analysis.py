@@ -16,7 +16,7 @@ from functools import partial
 from typing import Any
 
 from aiops_copilot.agents.base import MemoryLookup
-from aiops_copilot.agents.orchestrator import diagnose_all
+from aiops_copilot.agents.orchestrator import DiagnosisAssistant, diagnose_all
 from aiops_copilot.context import attach_context
 from aiops_copilot.detect.baseline import Baseline
 from aiops_copilot.detect.bursts import detect_bursts
@@ -31,7 +31,7 @@ from aiops_copilot.ingest.reader import IngestRun
 from aiops_copilot.knowledge.loader import KnowledgeBase
 from aiops_copilot.knowledge.matcher import SignatureHit
 from aiops_copilot.learning import LearnedRules
-from aiops_copilot.models import AnalysisResult, LogRecord, Signal, SignalKind
+from aiops_copilot.models import AnalysisResult, LogRecord, Signal, SignalKind, TemplateCount
 from aiops_copilot.parsing.miner import Cluster, TemplateMiner
 from aiops_copilot.parsing.record_mining import mine_record
 from aiops_copilot.report import summary as summary_report
@@ -53,6 +53,8 @@ class AnalysisOptions:
     memory: MemoryLookup | None = None
     #: Rules learned from feedback (aiops feedback): routing, grouping, signature weights.
     learned: LearnedRules = field(default_factory=LearnedRules)
+    #: An optional model that refines the diagnoses (``--llm``); None: deterministic only.
+    assistant: DiagnosisAssistant | None = None
 
 
 #: Called with each record and its cluster as they stream past (benchmarks map lines to
@@ -122,14 +124,30 @@ def analyze(
     on_record: RecordHook | None = None,
 ) -> AnalysisResult:
     """Read, detect, group, classify and diagnose; the result is ranked worst first."""
+    return conclude(run, collect(records, miner, on_record), miner, kb, options)
+
+
+def conclude(
+    run: IngestRun,
+    collector: StatsCollector,
+    miner: TemplateMiner,
+    kb: KnowledgeBase,
+    options: AnalysisOptions | None = None,
+    *,
+    templates: list[TemplateStats] | None = None,
+) -> AnalysisResult:
+    """Everything after the per-line stage, on a collector that has seen the records: the
+    watcher mines records as they arrive and concludes once per window. Pass ``templates``
+    when ``collector.finish()`` was already called (it must not run twice)."""
     options = options or AnalysisOptions()
-    collector = collect(records, miner, on_record)
-    templates = collector.finish()
+    templates = collector.finish() if templates is None else templates
     findings, counts = detect(templates, collector, kb, options)
     window = timedelta(minutes=options.window_minutes)
     grouped = group_findings(findings, kb, window=window, learned=options.learned)
     attach_context(grouped, templates, window=window)
-    incidents = diagnose_all(grouped, kb, memory=options.memory, learned=options.learned)
+    incidents = diagnose_all(
+        grouped, kb, memory=options.memory, learned=options.learned, assistant=options.assistant
+    )
     hits = _signature_hits(findings, kb)
     summary: dict[str, Any] = summary_report.build(
         run, miner, dict(collector.levels), top=options.top, signatures=hits
@@ -141,8 +159,28 @@ def analyze(
         "sessions": len(collector.sessions),
         "incidents": len(incidents),
     }
+    if options.assistant is not None:
+        summary["llm"] = options.assistant.summary()
     observations = [s for f in findings if not f.alerting for s in f.signals]
-    return AnalysisResult(incidents=incidents, summary=summary, observations=observations)
+    return AnalysisResult(
+        incidents=incidents,
+        summary=summary,
+        observations=observations,
+        templates=[_counted(item) for item in templates],
+    )
+
+
+def _counted(stats: TemplateStats) -> TemplateCount:
+    """A template's count and histogram for the store (the Counter is shared, not copied)."""
+    return TemplateCount(
+        template_id=stats.template_id,
+        template=stats.template,
+        example=stats.example,
+        count=stats.count,
+        first_seen=stats.first_seen,
+        last_seen=stats.last_seen,
+        minutes=stats.minutes,
+    )
 
 
 def _weighted(signal: Signal, learned: LearnedRules) -> Signal:

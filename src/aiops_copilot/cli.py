@@ -12,7 +12,7 @@ import sys
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
 
 import typer
 from loguru import logger
@@ -20,28 +20,26 @@ from rich.console import Console
 from rich.markup import escape
 
 from aiops_copilot import __version__
-from aiops_copilot.analysis import AnalysisOptions, default_detectors, learn_baseline
-from aiops_copilot.analysis import analyze as run_analysis
+from aiops_copilot.agents.crew.factory import engine_for
+from aiops_copilot.api.cli import serve as serve_command
 from aiops_copilot.config import ConfigError, LoadedConfig, effective_items, load_config
-from aiops_copilot.detect.baseline import Baseline
-from aiops_copilot.ingest.formats import format_names
-from aiops_copilot.ingest.progress import ReadProgress
-from aiops_copilot.ingest.reader import IngestRun, ReadOptions, iter_records, open_inputs
-from aiops_copilot.ingest.sources import total_size
+from aiops_copilot.dashboard.cli import dashboard as dashboard_command
 from aiops_copilot.knowledge.cli import kb_app
-from aiops_copilot.knowledge.loader import load_knowledge
-from aiops_copilot.learning import LearnedRules
+from aiops_copilot.live.cli import watch as watch_command
+from aiops_copilot.llm.cli import assistant_for, llm_app
 from aiops_copilot.logs import setup_logging
 from aiops_copilot.models import AnalysisResult, LogRecord, Severity
-from aiops_copilot.parsing.miner import Cluster, MinerConfig, TemplateMiner
-from aiops_copilot.parsing.record_mining import mine_record
-from aiops_copilot.report import templates as templates_report
-from aiops_copilot.report.html import render_html
-from aiops_copilot.report.incidents_json import render_json
-from aiops_copilot.report.markdown import render_markdown
-from aiops_copilot.report.terminal import render_terminal, render_text
+from aiops_copilot.notify.cli import notify_app, require_targets
 from aiops_copilot.store.cli import db_app, incidents_app, learned_rules, store_result
 from aiops_copilot.store.feedback_cli import feedback as feedback_command
+
+# The pipeline, the parsers and the report renderers are imported by the commands that use
+# them: start-up matters for a one-shot ``aiops analyze`` (its memory worker is forked as soon
+# as the command starts, and everything imported after that overlaps with it) and for --help.
+if TYPE_CHECKING:
+    from aiops_copilot.detect.baseline import Baseline
+    from aiops_copilot.ingest.reader import IngestRun, ReadOptions
+    from aiops_copilot.parsing.miner import Cluster, TemplateMiner
 
 app = typer.Typer(
     name="aiops",
@@ -56,6 +54,11 @@ app.add_typer(kb_app, name="kb")
 app.add_typer(incidents_app, name="incidents")
 app.add_typer(db_app, name="db")
 app.command("feedback")(feedback_command)
+app.add_typer(notify_app, name="notify")
+app.add_typer(llm_app, name="llm")
+app.command("watch")(watch_command)
+app.command("serve")(serve_command)
+app.command("dashboard")(dashboard_command)
 
 _state: dict[str, Any] = {"verbosity": 0, "config_file": None, "quiet": False}
 T = TypeVar("T")
@@ -127,6 +130,9 @@ def _guarded(func: Callable[[], T]) -> T:
 
 
 def _read_options(loaded: LoadedConfig, content_only: bool) -> ReadOptions:
+    from aiops_copilot.ingest.formats import format_names
+    from aiops_copilot.ingest.reader import ReadOptions
+
     ingest = loaded.settings.ingest
     if ingest.format is not None and ingest.format not in format_names():
         fail(f"unknown log format {ingest.format!r}; known: {', '.join(format_names())}")
@@ -139,6 +145,8 @@ def _read_options(loaded: LoadedConfig, content_only: bool) -> ReadOptions:
 
 
 def _miner(loaded: LoadedConfig) -> TemplateMiner:
+    from aiops_copilot.parsing.miner import MinerConfig, TemplateMiner
+
     settings = loaded.settings.miner
     config = MinerConfig(
         similarity=settings.similarity,
@@ -153,6 +161,10 @@ def _miner(loaded: LoadedConfig) -> TemplateMiner:
 
 
 def _records(run: IngestRun, options: ReadOptions, loaded: LoadedConfig) -> Iterator[LogRecord]:
+    from aiops_copilot.ingest.progress import ReadProgress
+    from aiops_copilot.ingest.reader import iter_records
+    from aiops_copilot.ingest.sources import total_size
+
     # None: shown only when stderr is a terminal; the setting can only turn it off.
     enabled = None if loaded.settings.ingest.progress else False
     with ReadProgress(total_size(run.sources), enabled=enabled, quiet=_state["quiet"]) as progress:
@@ -165,6 +177,8 @@ def _records(run: IngestRun, options: ReadOptions, loaded: LoadedConfig) -> Iter
 
 
 def _open(paths: list[str]) -> IngestRun:
+    from aiops_copilot.ingest.reader import open_inputs
+
     run = open_inputs(paths or ["-"])
     if not run.sources:
         reasons = "; ".join(f"{s.target}: {s.reason}" for s in run.skipped) or "no input"
@@ -250,6 +264,28 @@ def analyze(
             "--no-memory", help="Neither cite runbooks and past incidents nor remember this run."
         ),
     ] = False,
+    notify: Annotated[
+        bool,
+        typer.Option("--notify", help="Send new and reopened incidents to the notify targets."),
+    ] = False,
+    llm: Annotated[
+        str | None,
+        typer.Option(
+            "--llm",
+            help="Let a model refine the diagnoses: none (default), ollama, openai or llamacpp."
+            " The API key comes from AIOPS_LLM_API_KEY or OPENAI_API_KEY.",
+        ),
+    ] = None,
+    llm_url: Annotated[
+        str | None, typer.Option("--llm-url", help="The model server's URL.")
+    ] = None,
+    llm_model: Annotated[
+        str | None, typer.Option("--llm-model", help="Model name, or the GGUF file for llamacpp.")
+    ] = None,
+    engine: Annotated[
+        str | None,
+        typer.Option("--engine", help="Who asks the model: builtin (default) or crewai (extra)."),
+    ] = None,
 ) -> None:
     """Find what went wrong: detect, group into incidents, route each to a fixer agent and
     report the diagnoses, worst first. Exit 0 when nothing at or above --fail-on was found,
@@ -273,23 +309,36 @@ def analyze(
             "store.url": db,
             "store.enabled": False if no_store else None,
             "memory.enabled": False if no_memory else None,
+            "llm.provider": llm,
+            "llm.url": llm_url,
+            "llm.model": llm_model,
+            "llm.engine": engine,
         }
     )
     options = _read_options(loaded, content_only)
     settings = loaded.settings
+    if notify:
+        require_targets(settings)
+    assistant = engine_for(settings.llm, assistant_for(settings.llm))  # None with --llm none
     started_at = datetime.now(UTC)
 
     def work() -> int:
-        kb = load_knowledge(kb_paths or [])
-        for problem in kb.problems:
-            logger.warning("knowledge base: {}", problem)
-        miner = _miner(loaded)
-        prepared = _baseline(settings.detect.baseline, miner, options)
-        run = _open(paths or [])
-        from aiops_copilot.memory.runtime import recall as memory_recall  # numpy: only here
+        from aiops_copilot.memory.runtime import recall as memory_recall
 
-        learned = learned_rules(settings.store) if settings.store.enabled else None
-        with memory_recall(settings) as memory:
+        # Memory first: a worker process gets it ready while this one reads the logs.
+        with memory_recall(settings, background=True) as memory:
+            from aiops_copilot.analysis import AnalysisOptions, default_detectors
+            from aiops_copilot.analysis import analyze as run_analysis
+            from aiops_copilot.knowledge.loader import load_knowledge
+            from aiops_copilot.learning import LearnedRules
+
+            kb = load_knowledge(kb_paths or [])
+            for problem in kb.problems:
+                logger.warning("knowledge base: {}", problem)
+            miner = _miner(loaded)
+            prepared = _baseline(settings.detect.baseline, miner, options)
+            run = _open(paths or [])
+            learned = learned_rules(settings.store) if settings.store.enabled else None
             result = run_analysis(
                 run,
                 _records(run, options, loaded),
@@ -301,6 +350,7 @@ def analyze(
                     detectors=default_detectors(prepared),
                     memory=memory,
                     learned=learned or LearnedRules(),
+                    assistant=assistant,
                 ),
             )
             _save_state(loaded, miner)
@@ -310,6 +360,10 @@ def analyze(
             if memory is not None:
                 memory.remember(result.incidents)  # after the store: its resolution notes
         _write_report(result, settings.report.format, output)
+        if notify:  # after the report: a slow receiver must not delay it
+            from aiops_copilot.notify.notifier import notify_result
+
+            notify_result(result, settings)
         return exit_code(result, settings.report.fail_on)
 
     raise typer.Exit(_guarded(work))
@@ -325,6 +379,9 @@ def exit_code(result: AnalysisResult, fail_on: str) -> int:
 
 def _baseline(paths: list[Path], miner: TemplateMiner, options: ReadOptions) -> Baseline | None:
     """Mine the baseline logs first, so the analysis knows which templates are normal."""
+    from aiops_copilot.analysis import learn_baseline
+    from aiops_copilot.ingest.reader import iter_records, open_inputs
+
     if not paths:
         return None
     run = open_inputs([str(p) for p in paths])
@@ -335,6 +392,11 @@ def _baseline(paths: list[Path], miner: TemplateMiner, options: ReadOptions) -> 
 
 
 def _write_report(result: AnalysisResult, fmt: str, output: Path | None) -> None:
+    from aiops_copilot.report.html import render_html
+    from aiops_copilot.report.incidents_json import render_json
+    from aiops_copilot.report.markdown import render_markdown
+    from aiops_copilot.report.terminal import render_terminal, render_text
+
     if fmt == "text" and output is None:
         render_terminal(result, _console(), err=_console(stderr=True))
         return
@@ -377,6 +439,9 @@ def templates(
     options = _read_options(loaded, content_only)
 
     def work() -> None:
+        from aiops_copilot.parsing.record_mining import mine_record
+        from aiops_copilot.report import templates as templates_report
+
         run = _open(paths or [])
         miner = _miner(loaded)
         per_line: list[Cluster] = []  # one reference per physical line, for --jsonl

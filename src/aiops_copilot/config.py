@@ -19,6 +19,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic_settings import BaseSettings, EnvSettingsSource, SettingsConfigDict
 
+from aiops_copilot.notify.settings import NotifySettings
+
 CONFIG_NAME = "aiops.toml"
 ENV_PREFIX = "AIOPS_"
 
@@ -95,6 +97,55 @@ class MemorySettings(BaseModel):
     qdrant_url: str | None = Field(None, description="a Qdrant server instead of local mode")
     qdrant_api_key: str | None = Field(None, description="API key for the Qdrant server")
     timeout: float = Field(10.0, gt=0, le=600, description="seconds to wait for the server")
+    background: bool = Field(
+        True, description="open memory in a worker process while a one-shot analysis parses"
+    )
+
+
+class LlmSettings(BaseModel):
+    """The optional model (docs/llm.md). The API key is never a setting: it is read from the
+    environment variable ``api_key_env`` names (``OPENAI_API_KEY`` is tried next)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    provider: Literal["none", "ollama", "openai", "llamacpp"] = Field(
+        "none", description="none, ollama, openai (any OpenAI-compatible server) or llamacpp"
+    )
+    url: str | None = Field(
+        None, description="server URL (default: ollama 127.0.0.1:11434, openai 127.0.0.1:8080)"
+    )
+    model: str | None = Field(None, description="model name, or the GGUF file for llamacpp")
+    api_key_env: str = Field(
+        "AIOPS_LLM_API_KEY", description="environment variable holding the openai API key"
+    )
+    timeout: float = Field(60.0, gt=0, le=3600, description="seconds per request")
+    retries: int = Field(2, ge=1, le=10, description="attempts per request on 429/5xx/refused")
+    budget_seconds: float = Field(
+        300.0, gt=0, le=86400, description="model time per analysis, all requests together"
+    )
+    max_requests: int = Field(40, ge=1, le=10000, description="requests per analysis")
+    max_in_flight: int = Field(2, ge=1, le=32, description="requests sent at the same time")
+    pack_tokens: int = Field(
+        2000, ge=200, le=200_000, description="evidence pack budget per incident (tokens)"
+    )
+    chars_per_token: float = Field(4.0, gt=0.5, le=16, description="token estimate")
+    context_tokens: int = Field(
+        8192, ge=512, le=1_048_576, description="llamacpp context window (n_ctx)"
+    )
+    kb_confidence: float = Field(
+        0.8, ge=0, le=1, description="a KB match this strong may not be contradicted"
+    )
+    min_severity: Literal["critical", "high", "medium", "low", "info"] = Field(
+        "low", description="incidents less severe keep the deterministic diagnosis only"
+    )
+    cache: bool = Field(True, description="reuse answers to identical requests (data dir)")
+    audit: bool = Field(True, description="record what was sent (aiops llm audit)")
+    redact_ips: bool = Field(True, description="hide IP addresses from the model")
+    redact_hostnames: bool = Field(False, description="hide host names from the model")
+    redact_emails: bool = Field(True, description="hide e-mail addresses from the model")
+    engine: Literal["builtin", "crewai"] = Field(
+        "builtin", description="who asks the model: builtin, or a CrewAI crew (crewai extra)"
+    )
 
 
 class Settings(BaseModel):
@@ -110,6 +161,8 @@ class Settings(BaseModel):
     report: ReportSettings = Field(default_factory=ReportSettings)
     store: StoreSettings = Field(default_factory=StoreSettings)
     memory: MemorySettings = Field(default_factory=MemorySettings)
+    notify: NotifySettings = Field(default_factory=NotifySettings)
+    llm: LlmSettings = Field(default_factory=LlmSettings)
 
 
 class _EnvLayer(BaseSettings):
@@ -130,6 +183,8 @@ class _EnvLayer(BaseSettings):
     #: ``AIOPS_STORE__URL`` and the file, and loses to ``--db``.
     db_url: str | None = None
     memory: dict[str, Any] = Field(default_factory=dict)
+    notify: dict[str, Any] = Field(default_factory=dict)
+    llm: dict[str, Any] = Field(default_factory=dict)
     #: ``AIOPS_QDRANT_URL``: the documented short name for ``memory.qdrant_url``.
     qdrant_url: str | None = None
 

@@ -291,6 +291,33 @@ class SimilarIncident:
 
 
 @dataclass(slots=True)
+class ModelProvenance:
+    """Which parts of a diagnosis a model wrote (``aiops analyze --llm``), and from what.
+
+    The fixer's diagnosis always comes first; a model's answer replaces its text only after
+    passing the checks in ``llm/answer.py``. Reports mark these parts so nobody mistakes a
+    model's words for the knowledge base's."""
+
+    provider: str
+    model: str
+    #: Diagnosis fields the model wrote: title, root_cause, hypotheses, remediation, commands.
+    fields: list[str]
+    #: The model's own confidence (the diagnosis keeps the fixer's, which rests on evidence).
+    confidence: float
+    #: The domain the model named (routing is never changed by it).
+    domain: str
+    #: Evidence-pack ids the answer cites, and what each points to (``E1`` -> ``app.log:12``).
+    cited: list[str] = field(default_factory=list)
+    citations: dict[str, str] = field(default_factory=dict)
+    #: How many leading hypotheses, remediation steps and commands are the model's.
+    model_items: dict[str, int] = field(default_factory=dict)
+    #: The fixer's title and root cause the model's replaced.
+    deterministic: dict[str, str] = field(default_factory=dict)
+    #: Answered from the cache or by an identical request of the same run.
+    cached: bool = False
+
+
+@dataclass(slots=True)
 class Diagnosis:
     """What a fixer agent concluded about an incident, and what it rests on."""
 
@@ -314,6 +341,8 @@ class Diagnosis:
     #: first, each above its similarity threshold.
     runbooks: list[RunbookPassage] = field(default_factory=list)
     similar: list[SimilarIncident] = field(default_factory=list)
+    #: Set when a model refined this diagnosis (``analyze --llm``): which parts it wrote.
+    llm: ModelProvenance | None = None
 
 
 @dataclass(slots=True)
@@ -324,6 +353,20 @@ class TemplateRef:
     template: str
     count: int
     example: str
+
+
+@dataclass(slots=True)
+class TemplateCount:
+    """One template as an analysis counted it: how many records, when, and per minute."""
+
+    template_id: str
+    template: str
+    example: str
+    count: int
+    first_seen: datetime | None = None
+    last_seen: datetime | None = None
+    #: Epoch minute (``int(ts.timestamp()) // 60``) -> records; empty without timestamps.
+    minutes: dict[int, int] = field(default_factory=dict)
 
 
 class IncidentStatus(StrEnum):
@@ -411,3 +454,6 @@ class AnalysisResult:
     summary: dict[str, Any]
     #: Signals too weak to raise an incident on their own, kept for the curious.
     observations: list[Signal] = field(default_factory=list)
+    #: Every template of the analysis with its count and per-minute histogram (the store's
+    #: template counts and burst charts read these).
+    templates: list[TemplateCount] = field(default_factory=list)

@@ -21,19 +21,40 @@ schema), ``429_then_ok`` (first chat request of the mode gets HTTP 429 with ``Re
 later ones succeed), ``500`` (every request fails), ``garbage`` (non-JSON body),
 ``bad_content`` (valid envelope, message content not JSON), ``hang`` (sleep longer than any
 client timeout before answering).
+
+Diagnosis modes read the copilot's evidence pack out of the prompt, as a model would:
+``diagnose`` (a valid diagnosis citing the pack's real ids, in the domain of its first
+knowledge-base item, echoing every placeholder it saw so that restoring can be checked),
+``bad_cite`` (the same, citing ``E99``, which no pack has), ``contradict`` (a different domain
+than the high-confidence knowledge-base match), ``bad_then_ok`` (``bad_cite`` for the first
+chat request of the mode, ``diagnose`` after). ``429_then_ok`` answers like ``diagnose`` when
+the prompt holds a pack.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-MODES = ("normal", "429_then_ok", "500", "garbage", "bad_content", "hang")
+MODES = (
+    "normal",
+    "429_then_ok",
+    "500",
+    "garbage",
+    "bad_content",
+    "hang",
+    "diagnose",
+    "bad_cite",
+    "contradict",
+    "bad_then_ok",
+)
+DOMAINS = ("database", "network", "application", "security", "infrastructure", "integration")
 MODELS = ("tiny-test:0.5b", "qwen2.5:3b")
 
 
@@ -73,6 +94,44 @@ def sample_from_schema(schema: Any, root: Any = None) -> Any:
     if kind == "null":
         return None
     return "sample"
+
+
+def diagnosis_from_pack(body: dict[str, Any], mode: str) -> dict[str, Any] | None:
+    """The answer a cooperative model would give to an evidence-pack prompt (None: no pack)."""
+    messages = body.get("messages") or []
+    text = "\n".join(
+        str(m.get("content", ""))
+        for m in messages
+        if isinstance(m, dict) and m.get("role") == "user"
+    )
+    ids = list(dict.fromkeys(re.findall(r"^\[([A-Z][0-9]{1,3})\]", text, re.MULTILINE)))
+    if not ids:
+        return None
+    header = re.search(r"^- domain: (\w+)", text, re.MULTILINE)
+    kb = re.search(r"^\[K1\] \S+ \(domain (\w+)", text, re.MULTILINE)
+    domain = kb.group(1) if kb else (header.group(1) if header else "application")
+    if mode == "contradict":
+        domain = next(d for d in DOMAINS if d != domain)
+    found = list(dict.fromkeys(re.findall(r"<[A-Z]+_[0-9]+>", text)))
+    placeholders = " ".join(found)
+    cited = ["E99"] if mode == "bad_cite" else ids[:3]
+    return {
+        "domain": domain,
+        "title": "Model: the pack's first item explains it",
+        "root_cause": f"The fake model read {len(ids)} cited items. Values seen: {placeholders}",
+        "hypotheses": [
+            {
+                "cause": "The cause the first item names",
+                "status": "supported",
+                "because": "the first item of the pack shows it",
+                "evidence": cited[:2],
+            }
+        ],
+        "remediation": [f"Check what the pack's lines name ({' '.join(found[:2])})"],
+        "commands": ["echo fake-model-check", "rm -rf /var/lib/postgresql"],
+        "confidence": 0.7,
+        "cited": cited,
+    }
 
 
 class State:
@@ -141,11 +200,11 @@ class Handler(BaseHTTPRequestHandler):
         if mode == "garbage":
             self._send(200, b"<html>definitely not json")
             return True
-        if mode == "429_then_ok" and is_chat:
+        if mode in ("429_then_ok", "bad_then_ok") and is_chat:
             with state.lock:
                 state.chat_count += 1
                 first = state.chat_count == 1
-            if first:
+            if first and mode == "429_then_ok":
                 self._json(429, {"error": "rate limited (fake)"}, {"Retry-After": "1"})
                 return True
         return False
@@ -182,6 +241,11 @@ class Handler(BaseHTTPRequestHandler):
         else:
             schema = ((body.get("response_format") or {}).get("json_schema") or {}).get("schema")
         answer = sample_from_schema(schema) if isinstance(schema, dict) else {"answer": "sample"}
+        mode = self.state.mode
+        if mode == "bad_then_ok":
+            mode = "bad_cite" if self.state.chat_count == 1 else "diagnose"
+        if mode in ("diagnose", "bad_cite", "contradict", "429_then_ok"):
+            answer = diagnosis_from_pack(body, mode) or answer
         content = "this is not json {" if self.state.mode == "bad_content" else json.dumps(answer)
         model = body.get("model", "")
         if self.path == "/api/chat":

@@ -7,19 +7,10 @@ tests assert on what actually went over the wire.
 
 from __future__ import annotations
 
-import json
-import socket
-import subprocess
-import sys
 import time
-import urllib.request
-from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
-from fake_llm_server import sample_from_schema
 
 from aiops_copilot.llm.providers import (
     OllamaProvider,
@@ -30,8 +21,10 @@ from aiops_copilot.llm.providers import (
     RetryPolicy,
     _parse_retry_after,
 )
-
-SERVER = Path(__file__).with_name("fake_llm_server.py")
+from aiops_copilot.llm.redact import Redactor
+from aiops_copilot.llm.sealed import SealedRequest, seal
+from llm.fake_llm_server import sample_from_schema
+from llm.llm_support import CHAT_PATH, FakeServer, free_port
 
 SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -58,53 +51,9 @@ MESSAGES = [
 ]
 
 
-@dataclass
-class FakeServer:
-    url: str
-    record: Path
-
-    def set_mode(self, mode: str, hang: float | None = None) -> None:
-        """Switch behaviour; this also empties the record file."""
-        body: dict[str, Any] = {"mode": mode}
-        if hang is not None:
-            body["hang"] = hang
-        request = urllib.request.Request(
-            self.url + "/_control",
-            data=json.dumps(body).encode(),
-            headers={"Content-Type": "application/json"},
-            method="POST",
-        )
-        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-        with opener.open(request, timeout=5) as response:
-            assert response.status == 200
-
-    def requests(self) -> list[dict[str, Any]]:
-        lines = self.record.read_text(encoding="utf-8").splitlines()
-        return [json.loads(line) for line in lines if line.strip()]
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FakeServer]:
-    record = tmp_path_factory.mktemp("llm") / "requests.jsonl"
-    proc = subprocess.Popen(
-        [sys.executable, str(SERVER), "--port", "0", "--record", str(record), "--hang", "20"],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert proc.stdout is not None
-        line = proc.stdout.readline()
-        assert line.startswith("PORT "), line
-        yield FakeServer(url=f"http://127.0.0.1:{int(line.split()[1])}", record=record)
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
-
-
-@pytest.fixture
-def fake(server: FakeServer) -> FakeServer:
-    server.set_mode("normal")
-    return server
+def sealed() -> SealedRequest:
+    """The test messages through the gate, as every provider request must be."""
+    return seal(Redactor(), MESSAGES, SCHEMA)
 
 
 class SleepRecorder:
@@ -128,7 +77,6 @@ def make(kind: str, url: str, *, attempts: int = 3, sleep: SleepRecorder | None 
 
 
 KINDS = ["ollama", "openai"]
-CHAT_PATH = {"ollama": "/api/chat", "openai": "/v1/chat/completions"}
 
 
 def requested_schema(kind: str, body: dict[str, Any]) -> Any:
@@ -141,7 +89,7 @@ def requested_schema(kind: str, body: dict[str, Any]) -> Any:
 @pytest.mark.parametrize("kind", KINDS)
 def test_structured_output_requested_and_answer_parsed(fake: FakeServer, kind: str) -> None:
     provider = make(kind, fake.url)
-    answer = provider.chat(MESSAGES, SCHEMA, timeout=5)
+    answer = provider.chat(sealed(), timeout=5)
     assert answer == EXPECTED_ANSWER
     [request] = fake.requests()
     assert request["method"] == "POST"
@@ -155,13 +103,13 @@ def test_structured_output_requested_and_answer_parsed(fake: FakeServer, kind: s
 
 def test_openai_url_with_v1_suffix_is_not_doubled(fake: FakeServer) -> None:
     provider = make("openai", fake.url + "/v1/")
-    assert provider.chat(MESSAGES, SCHEMA, timeout=5) == EXPECTED_ANSWER
+    assert provider.chat(sealed(), timeout=5) == EXPECTED_ANSWER
     assert [r["path"] for r in fake.requests()] == ["/v1/chat/completions"]
 
 
 def test_openai_sends_api_key_from_env(fake: FakeServer, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AIOPS_TEST_KEY", "sk-test-123")
-    make("openai", fake.url).chat(MESSAGES, SCHEMA, timeout=5)
+    make("openai", fake.url).chat(sealed(), timeout=5)
     assert fake.requests()[0]["authorization"] == "Bearer sk-test-123"
 
 
@@ -169,7 +117,7 @@ def test_openai_without_key_sends_no_authorization(
     fake: FakeServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv("AIOPS_TEST_KEY", raising=False)
-    make("openai", fake.url).chat(MESSAGES, SCHEMA, timeout=5)
+    make("openai", fake.url).chat(sealed(), timeout=5)
     assert fake.requests()[0]["authorization"] is None
 
 
@@ -177,7 +125,7 @@ def test_openai_without_key_sends_no_authorization(
 def test_429_then_ok_is_retried_honouring_retry_after(fake: FakeServer, kind: str) -> None:
     fake.set_mode("429_then_ok")
     sleep = SleepRecorder()
-    answer = make(kind, fake.url, sleep=sleep).chat(MESSAGES, SCHEMA, timeout=5)
+    answer = make(kind, fake.url, sleep=sleep).chat(sealed(), timeout=5)
     assert answer == EXPECTED_ANSWER
     assert [r["path"] for r in fake.requests()] == [CHAT_PATH[kind]] * 2
     assert sleep.delays == [1.0]  # the server said Retry-After: 1
@@ -189,7 +137,7 @@ def test_500_fails_after_max_attempts(fake: FakeServer, kind: str, attempts: int
     fake.set_mode("500")
     sleep = SleepRecorder()
     with pytest.raises(ProviderError) as info:
-        make(kind, fake.url, attempts=attempts, sleep=sleep).chat(MESSAGES, SCHEMA, timeout=5)
+        make(kind, fake.url, attempts=attempts, sleep=sleep).chat(sealed(), timeout=5)
     message = str(info.value)
     assert "HTTP 500" in message
     assert "\n" not in message
@@ -208,7 +156,7 @@ def test_garbage_is_one_error_not_retried(
 ) -> None:
     fake.set_mode(mode)
     with pytest.raises(ProviderError, match=fragment) as info:
-        make(kind, fake.url).chat(MESSAGES, SCHEMA, timeout=5)
+        make(kind, fake.url).chat(sealed(), timeout=5)
     assert "\n" not in str(info.value)
     assert len(fake.requests()) == 1
 
@@ -219,7 +167,7 @@ def test_hang_becomes_timeout_error_within_budget(fake: FakeServer, kind: str) -
     provider = make(kind, fake.url, attempts=2)
     started = time.monotonic()
     with pytest.raises(ProviderError, match=r"timed out after 0\.3s") as info:
-        provider.chat(MESSAGES, SCHEMA, timeout=0.3)
+        provider.chat(sealed(), timeout=0.3)
     # Generous bound: far below the server's 20 s stall, i.e. the client gave up on its own.
     assert time.monotonic() - started < 10
     assert "after 2 attempts" in str(info.value)
@@ -256,20 +204,13 @@ def test_ollama_model_without_tag_matches_latest(fake: FakeServer) -> None:
     assert OllamaProvider(fake.url, "x")._has_model(["x:latest"])
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-    return port
-
-
 @pytest.mark.parametrize("kind", KINDS)
 def test_dead_server_is_one_line_error_and_check_never_raises(kind: str) -> None:
     url = f"http://127.0.0.1:{free_port()}"
     sleep = SleepRecorder()
     provider = make(kind, url, attempts=2, sleep=sleep)
     with pytest.raises(ProviderError, match="unreachable") as info:
-        provider.chat(MESSAGES, SCHEMA, timeout=1)
+        provider.chat(sealed(), timeout=1)
     assert "\n" not in str(info.value)
     assert len(sleep.delays) == 1
     status = provider.check()
@@ -327,7 +268,7 @@ def test_client_error_is_not_retried(fake: FakeServer, kind: str) -> None:
     sleep = SleepRecorder()
     provider = make(kind, fake.url + "/wrong-prefix", sleep=sleep)
     with pytest.raises(ProviderError, match="HTTP 404"):
-        provider.chat(MESSAGES, SCHEMA, timeout=5)
+        provider.chat(sealed(), timeout=5)
     assert len(fake.requests()) == 1
     assert sleep.delays == []
 
@@ -337,6 +278,6 @@ def test_api_key_never_appears_in_errors(fake: FakeServer, monkeypatch: pytest.M
     fake.set_mode("500")
     provider = make("openai", fake.url, attempts=1)
     with pytest.raises(ProviderError) as info:
-        provider.chat(MESSAGES, SCHEMA, timeout=5)
+        provider.chat(sealed(), timeout=5)
     assert "sk-secret-987" not in str(info.value)
     assert "sk-secret-987" not in (provider.check().error or "")

@@ -117,6 +117,11 @@ KIND_CASES: list[tuple[str, str, str]] = [
         "GET https://<HOST_1>/v1 timed out",
     ),
     ("host bare", "resolve db-1.prod.internal failed", "resolve <HOST_1> failed"),
+    (
+        "dotted key prefix",
+        "spring.datasource.password: s3cr3t",
+        "spring.datasource.password: <SECRET_1>",
+    ),
 ]
 
 # Text that must come out exactly as it went in (default policy and hostnames on).
@@ -132,6 +137,10 @@ UNTOUCHED: list[str] = [
     "Session closed for user root; password check failed",
     "order 1234567890123 (not a card) and 4111-1111-1111-1112",
     "Authorization header missing",
+    # Evidence cited as file:line, as the evidence pack does: a file name is not a key.
+    "[E1] auth.log:12 sshd failed; see token.json:3, secret.yaml:40 and password.txt: gone",
+    # A mined template's masks stand for no value.
+    "login password=<*> token: <NUM>, api_key=<ID>",
     "",
 ]
 

@@ -75,6 +75,7 @@ INCIDENT_SCHEMA: dict[str, tuple[type, ...] | type] = {
     "history": (DICT, NONE),
     "runbooks": LIST,
     "similar": LIST,
+    "llm": (DICT, NONE),
 }
 SIGNAL_KEYS = {
     "kind",

@@ -9,6 +9,7 @@ its hypotheses folded into the ranked list, so an ambiguous incident shows both 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Any, Protocol
 
 from loguru import logger
 
@@ -23,6 +24,19 @@ from aiops_copilot.models import Diagnosis, Domain, Incident
 CLASSIFIER_WEIGHT = 0.6
 #: A runner-up within this margin of the winner also diagnoses.
 SECOND_OPINION_MARGIN = 0.12
+
+
+class DiagnosisAssistant(Protocol):
+    """Something that may refine finished diagnoses in place (the optional LLM, ``llm/``).
+
+    It runs after every fixer, on the ranked incidents, and never raises; it may change a
+    diagnosis' text, never an incident's severity, grouping or routing."""
+
+    def refine(self, incidents: Sequence[Incident], kb: KnowledgeBase) -> Any: ...
+
+    def summary(self) -> dict[str, Any]:
+        """What the last ``refine`` did, for the report's summary."""
+        ...
 
 
 def route(incident: Incident, agents: Mapping[Domain, Fixer]) -> list[tuple[Domain, float]]:
@@ -46,11 +60,12 @@ def diagnose_all(
     model: ClassifierModel | None = None,
     memory: MemoryLookup | None = None,
     learned: LearnedRules | None = None,
+    assistant: DiagnosisAssistant | None = None,
 ) -> list[Incident]:
     """Classify, route and diagnose every incident; return them ranked worst first.
 
     With ``memory``, each diagnosis also cites the closest runbook passages and past
-    incidents."""
+    incidents; with ``assistant``, a model then refines the diagnoses, worst first."""
     agents = agents if agents is not None else fixers()
     context = FixerContext(kb=kb, incidents={i.id: i for i in incidents}, memory=memory)
     for incident in incidents:
@@ -78,7 +93,10 @@ def diagnose_all(
                 f"by {diagnosis.agent}: {diagnosis.severity_reason or 'its evidence'}"
             )
             incident.severity = diagnosis.severity
-    return rank(list(incidents))
+    ranked_incidents = rank(list(incidents))
+    if assistant is not None:
+        assistant.refine(ranked_incidents, kb)
+    return ranked_incidents
 
 
 def merge(primary: Diagnosis, second: Diagnosis) -> Diagnosis:

@@ -7,8 +7,9 @@ output is requested through each server's native JSON-schema mode (Ollama ``form
 ``response_format``), so answers are parsed, never scraped out of prose.
 
 Only the standard library is used for HTTP: no new dependency, and the behaviour of timeouts
-and proxies stays explicit. Callers are responsible for passing every string through the
-redaction gate before it reaches ``chat``.
+and proxies stays explicit. ``chat`` takes only a :class:`~aiops_copilot.llm.sealed.SealedRequest`
+-- messages that have passed the redaction gate -- and refuses anything else before a socket is
+opened, so no caller can send log text around the gate.
 """
 
 from __future__ import annotations
@@ -26,8 +27,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
+from aiops_copilot.llm.redact import Redactor
+from aiops_copilot.llm.sealed import SealedRequest, UnsealedRequestError, seal
+
 __all__ = [
     "CHECK_SCHEMA",
+    "AnswerFormatError",
+    "LlmSetupError",
     "OllamaProvider",
     "OpenAIProvider",
     "Provider",
@@ -51,11 +57,38 @@ _CHECK_MESSAGES: list[dict[str, Any]] = [
 ]
 
 
+def check_request() -> SealedRequest:
+    """The tiny ``check()`` request, sealed like any other (a constant, but no exceptions)."""
+    return seal(Redactor(), _CHECK_MESSAGES, CHECK_SCHEMA)
+
+
 class ProviderError(Exception):
     """Any provider failure, with a one-line message fit for a warning (never a traceback)."""
 
     def __init__(self, message: str) -> None:
         super().__init__(" ".join(message.split()))
+
+
+class LlmSetupError(Exception):
+    """The model cannot be used as configured (missing extra, file or name): one line."""
+
+
+class AnswerFormatError(ProviderError):
+    """The server answered, but the model's message is not a JSON object.
+
+    Kept apart from transport failures: the server is up, so the caller may ask again (a
+    model sometimes strays from the schema once) instead of giving up on the provider.
+    """
+
+
+def require_sealed(request: object) -> SealedRequest:
+    """The request itself when it passed the redaction gate; otherwise refuse to send it."""
+    if not isinstance(request, SealedRequest):
+        raise UnsealedRequestError(
+            f"refusing to send {type(request).__name__}: provider requests must be sealed "
+            "by the redaction gate (llm.sealed.seal)"
+        )
+    return request
 
 
 @dataclass(frozen=True)
@@ -92,10 +125,8 @@ class Provider(Protocol):
 
     name: str
 
-    def chat(
-        self, messages: list[dict[str, Any]], schema: dict[str, Any], *, timeout: float
-    ) -> dict[str, Any]:
-        """Ask for one JSON object valid for ``schema``; return it parsed."""
+    def chat(self, request: SealedRequest, *, timeout: float) -> dict[str, Any]:
+        """Ask for one JSON object valid for the request's schema; return it parsed."""
         ...
 
     def models(self) -> list[str]:
@@ -234,15 +265,15 @@ class _HttpProvider:
         if isinstance(content, dict):
             return content
         if not isinstance(content, str):
-            raise ProviderError(f"{self.name} returned no message content")
+            raise AnswerFormatError(f"{self.name} returned no message content")
         try:
             parsed = json.loads(content)
         except ValueError:
-            raise ProviderError(
+            raise AnswerFormatError(
                 f"{self.name} returned non-JSON content: {_first_line(content, 80)}"
             ) from None
         if not isinstance(parsed, dict):
-            raise ProviderError(f"{self.name} returned JSON that is not an object")
+            raise AnswerFormatError(f"{self.name} returned JSON that is not an object")
         return parsed
 
     # -- shared check ------------------------------------------------------------------------
@@ -250,7 +281,7 @@ class _HttpProvider:
         raise NotImplementedError
 
     def chat(
-        self, messages: list[dict[str, Any]], schema: dict[str, Any], *, timeout: float
+        self, request: SealedRequest, *, timeout: float
     ) -> dict[str, Any]:  # pragma: no cover - overridden
         raise NotImplementedError
 
@@ -272,7 +303,7 @@ class _HttpProvider:
             )
         started = time.perf_counter()
         try:
-            self.chat(_CHECK_MESSAGES, CHECK_SCHEMA, timeout=self.timeout)
+            self.chat(check_request(), timeout=self.timeout)
         except ProviderError as exc:
             return ProviderStatus(ok=False, models=names, error=str(exc))
         latency_ms = (time.perf_counter() - started) * 1000.0
@@ -295,13 +326,12 @@ class OllamaProvider(_HttpProvider):
     ) -> None:
         super().__init__(url, model, retry=retry, timeout=timeout, sleep=sleep)
 
-    def chat(
-        self, messages: list[dict[str, Any]], schema: dict[str, Any], *, timeout: float
-    ) -> dict[str, Any]:
+    def chat(self, request: SealedRequest, *, timeout: float) -> dict[str, Any]:
+        sealed = require_sealed(request)
         payload = {
             "model": self.model,
-            "messages": messages,
-            "format": schema,
+            "messages": sealed.messages(),
+            "format": sealed.schema(),
             "stream": False,
             "options": {"temperature": 0},
         }
@@ -355,17 +385,20 @@ class OpenAIProvider(_HttpProvider):
             headers["Authorization"] = f"Bearer {key}"
         return headers
 
-    def chat(
-        self, messages: list[dict[str, Any]], schema: dict[str, Any], *, timeout: float
-    ) -> dict[str, Any]:
+    def chat(self, request: SealedRequest, *, timeout: float) -> dict[str, Any]:
+        sealed = require_sealed(request)
         payload = {
             "model": self.model,
-            "messages": messages,
+            "messages": sealed.messages(),
             "temperature": 0,
             "stream": False,
             "response_format": {
                 "type": "json_schema",
-                "json_schema": {"name": "answer", "schema": schema, "strict": self.strict},
+                "json_schema": {
+                    "name": "answer",
+                    "schema": sealed.schema(),
+                    "strict": self.strict,
+                },
             },
         }
         answer = self._request("POST", "/v1/chat/completions", payload, timeout=timeout)

@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from aiops_copilot import __version__
+from aiops_copilot.llm.provenance import MODEL_MARK, model_count, provenance_line
 from aiops_copilot.models import AnalysisResult, Incident
 from aiops_copilot.report import memory as memory_report
 from aiops_copilot.report.view import (
@@ -75,6 +76,7 @@ code{background:var(--code);padding:0 3px;border-radius:3px;overflow-wrap:anywhe
 table{border-collapse:collapse;width:100%;font-size:.9em}
 th,td{border-bottom:1px solid var(--line);padding:4px 6px;text-align:left;vertical-align:top}
 td.num,th.num{text-align:right;white-space:nowrap}
+.model{font-size:.8em;color:#8250df}
 .hyp-supported{color:var(--ok)}.hyp-ruled_out{color:var(--muted);text-decoration:line-through}
 ol,ul{padding-left:1.4em;margin:4px 0}
 nav ol{padding-left:1.6em}
@@ -195,6 +197,8 @@ def _incident(incident: Incident, number: int) -> list[str]:
     meta: list[tuple[str, str]] = [("domain", e(domain_of(incident) or UNCLASSIFIED))]
     if d is not None:
         meta.append(("agent", f"{e(d.agent)} (confidence {confidence_of(incident):.0%})"))
+        if d.llm is not None:
+            meta.append(("model", e(provenance_line(d.llm))))
     meta += [
         ("records", f"{incident.count:,}"),
         ("first seen", e(when(incident.first_seen))),
@@ -223,23 +227,38 @@ def _incident(incident: Incident, number: int) -> list[str]:
     out.append("</dl>")
     out += _chart(incident)
     if d is not None:
-        out += ["<h3>Root cause</h3>", f"<p>{e(d.root_cause)}</p>"]
+        mark = f' <span class="model">{e(MODEL_MARK)}</span>'
+        out += [f"<h3>Root cause{mark if d.llm else ''}</h3>", f"<p>{e(d.root_cause)}</p>"]
+        if d.llm is not None:
+            fixer = d.llm.deterministic.get("root_cause", "")
+            out.append(f"<p class='muted'><strong>Fixer's root cause:</strong> {e(fixer)}</p>")
         if d.hypotheses:
             out += ["<h3>Hypotheses</h3>", "<ol>"]
-            for h in d.hypotheses:
+            from_model = model_count(d, "hypotheses")
+            for index, h in enumerate(d.hypotheses):
                 because = f" — <span class='muted'>{e(h.because)}</span>" if h.because else ""
                 out.append(
                     f'<li class="hyp-{e(h.status.value)}"><strong>{STATUS_MARK[h.status]} '
-                    f"{e(h.status.value.replace('_', ' '))}</strong> {e(h.cause)}{because} "
+                    f"{e(h.status.value.replace('_', ' '))}</strong> {e(h.cause)}"
+                    f"{mark if index < from_model else ''}{because} "
                     f'<span class="muted">({h.score:.2f})</span></li>'
                 )
             out.append("</ol>")
         if d.remediation:
             out += ["<h3>Remediation</h3>", "<ol>"]
-            out += [f"<li>{e(step)}</li>" for step in d.remediation]
+            from_model = model_count(d, "remediation")
+            out += [
+                f"<li>{e(step)}{mark if i < from_model else ''}</li>"
+                for i, step in enumerate(d.remediation)
+            ]
             out.append("</ol>")
         if d.commands:
             out += ["<h3>Commands</h3>", f"<pre><code>{e(chr(10).join(d.commands))}</code></pre>"]
+            if model_count(d, "commands"):
+                out.append(
+                    f"<p class='muted'>The first {model_count(d, 'commands')} command(s) "
+                    "are the model's.</p>"
+                )
         if d.second_opinion:
             out.append(f"<p><strong>Second opinion:</strong> {e(d.second_opinion)}</p>")
         if d.runbooks:

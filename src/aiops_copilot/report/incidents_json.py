@@ -17,6 +17,7 @@ from enum import Enum
 from pathlib import PurePath
 from typing import Any
 
+from aiops_copilot.llm.provenance import provenance_dict
 from aiops_copilot.models import (
     AnalysisResult,
     Classification,
@@ -105,6 +106,7 @@ def incident_to_dict(incident: Incident) -> dict[str, Any]:
         "history": history_to_dict(incident.history),
         "runbooks": [runbook_to_dict(p) for p in diagnosis.runbooks] if diagnosis else [],
         "similar": [similar_to_dict(s) for s in diagnosis.similar] if diagnosis else [],
+        "llm": provenance_dict(diagnosis.llm) if diagnosis else None,
     }
 
 

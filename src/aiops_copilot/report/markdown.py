@@ -12,6 +12,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from aiops_copilot.llm.provenance import MODEL_MARK, model_count, provenance_line
 from aiops_copilot.models import AnalysisResult, Incident
 from aiops_copilot.report import memory as memory_report
 from aiops_copilot.report.view import (
@@ -156,22 +157,35 @@ def _incident(incident: Incident, number: int) -> list[str]:
             "",
         ]
     if d is not None:
-        out += ["### Root cause", "", esc(d.root_cause) or "_not stated_", ""]
+        heading = f"### Root cause {MODEL_MARK}" if d.llm else "### Root cause"
+        out += [heading, "", esc(d.root_cause) or "_not stated_", ""]
+        if d.llm is not None:
+            out += [f"> **Model:** {esc(provenance_line(d.llm))}", ">"]
+            out += [f"> **Fixer's root cause:** {esc(d.llm.deterministic.get('root_cause', ''))}"]
+            out.append("")
         if d.hypotheses:
             out += ["### Hypotheses", "", "| | status | cause | because | score |"]
             out.append("|---|---|---|---|---:|")
-            for h in d.hypotheses:
+            from_model = model_count(d, "hypotheses")
+            for index, h in enumerate(d.hypotheses):
+                mark = f" {MODEL_MARK}" if index < from_model else ""
                 out.append(
                     f"| {STATUS_MARK[h.status]} | {h.status.value.replace('_', ' ')} "
-                    f"| {cell(h.cause)} | {cell(h.because)} | {h.score:.2f} |"
+                    f"| {cell(h.cause + mark)} | {cell(h.because)} | {h.score:.2f} |"
                 )
             out.append("")
         if d.remediation:
             out += ["### Remediation", ""]
-            out += [f"{i}. {esc(step)}" for i, step in enumerate(d.remediation, start=1)]
+            from_model = model_count(d, "remediation")
+            out += [
+                f"{i}. {esc(step)}" + (f" {esc(MODEL_MARK)}" if i <= from_model else "")
+                for i, step in enumerate(d.remediation, start=1)
+            ]
             out.append("")
         if d.commands:
             out += ["### Commands", "", *fenced("\n".join(d.commands), "sh"), ""]
+            if model_count(d, "commands"):
+                out += [f"_The first {model_count(d, 'commands')} command(s) are the model's._", ""]
         if d.second_opinion:
             out += [f"**Second opinion:** {esc(d.second_opinion)}", ""]
         if d.runbooks:

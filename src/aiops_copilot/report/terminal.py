@@ -18,6 +18,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from aiops_copilot.llm.provenance import MODEL_MARK, model_count, provenance_line
 from aiops_copilot.models import (
     AnalysisResult,
     HypothesisStatus,
@@ -133,12 +134,22 @@ def incident_panel(
         parts.append(chart)
     diagnosis = incident.diagnosis
     if diagnosis is not None:
-        parts.append(_labelled("Root cause", diagnosis.root_cause))
+        by_model = diagnosis.llm
+        label = f"Root cause {MODEL_MARK}" if by_model else "Root cause"
+        parts.append(_labelled(label, diagnosis.root_cause))
+        if by_model is not None:
+            parts.append(_labelled("Model", provenance_line(by_model), style="magenta"))
+            fixer = by_model.deterministic.get("root_cause")
+            if fixer:
+                parts.append(_labelled("Fixer's root cause", fixer, style="dim"))
         hyps = hypotheses_of(incident, hypotheses)
         if hyps:
             rows = _grid(justify="left")
-            for hyp in hyps:
+            from_model = model_count(diagnosis, "hypotheses")
+            for index, hyp in enumerate(hyps):
                 cause = _text(hyp.cause)
+                if index < from_model:
+                    cause.append(f" {MODEL_MARK}", "magenta")
                 if hyp.because:
                     cause.append(" — ")
                     cause.append(printable(hyp.because), "dim")
@@ -150,13 +161,19 @@ def incident_panel(
             parts.append(_indent(rows))
         if diagnosis.remediation:
             rows = _grid()
+            from_model = model_count(diagnosis, "remediation")
             for i, step in enumerate(diagnosis.remediation, start=1):
-                rows.add_row(Text(f"{i}."), _text(step))
+                mark = f" {MODEL_MARK}" if i <= from_model else ""
+                rows.add_row(Text(f"{i}."), _text(step + mark))
             parts += [_heading("Remediation"), _indent(rows)]
         if diagnosis.commands:
             rows = _grid()
-            for command in diagnosis.commands:
-                rows.add_row(Text("$"), _text(command, "cyan"))
+            from_model = model_count(diagnosis, "commands")
+            for i, command in enumerate(diagnosis.commands):
+                line = _text(command, "cyan")
+                if i < from_model:
+                    line.append(f"  {MODEL_MARK}", "magenta")
+                rows.add_row(Text("$"), line)
             parts += [_heading("Commands"), _indent(rows)]
         if diagnosis.second_opinion:
             parts.append(_labelled("Second opinion", diagnosis.second_opinion))
@@ -202,6 +219,8 @@ def incident_panel(
         title.append(
             printable(f" · agent {diagnosis.agent} · confidence {confidence_of(incident):.0%}")
         )
+        if diagnosis.llm is not None:
+            title.append(printable(f" · refined by {diagnosis.llm.model}"))
     return Panel(
         Group(*parts),
         title=title,

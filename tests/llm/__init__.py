@@ -1,0 +1,1 @@
+"""Tests of the optional LLM assist (issue 5)."""
