@@ -32,12 +32,18 @@ def build(name: str, lines: int, target: Path, *, compress: bool = False) -> Non
             out.write(block)
 
 
-def run(paths: list[Path]) -> dict[str, object]:
+def run(paths: list[Path], home: Path | None = None) -> dict[str, object]:
+    """One ``aiops analyze`` as a user runs it (store and memory on), with its data and cache
+    folders in ``home`` (a new throwaway folder when not given)."""
     aiops = Path(sys.executable).with_name("aiops")
+    home = home or Path(tempfile.mkdtemp(prefix="aiops-bench-"))
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         start = time.perf_counter()
-        # As a user runs it (store and memory on), but into a throwaway data folder.
-        env = {**os.environ, "XDG_DATA_HOME": tempfile.mkdtemp(prefix="aiops-bench-")}
+        env = {
+            **os.environ,
+            "XDG_DATA_HOME": str(home / "data"),
+            "XDG_CACHE_HOME": str(home / "cache"),
+        }
         proc = subprocess.Popen(
             [str(aiops), "-q", "analyze", "--json", "--fail-on", "never", *map(str, paths)],
             stdout=out,
@@ -66,15 +72,20 @@ def run(paths: list[Path]) -> dict[str, object]:
     }
 
 
-def _small_files() -> list[tuple[str, float]]:
-    """Wall time of a whole ``aiops analyze`` (start-up included) on each 2,000-line log."""
+def _small_files() -> list[tuple[str, float, float]]:
+    """Wall time of a whole ``aiops analyze`` (start-up included) on each 2,000-line log:
+    first in new data and cache folders (the run creates the store, indexes the knowledge base
+    into Qdrant and caches the parsed knowledge base), then again in the same folders, as
+    every later run of a user is."""
     timings = []
     for folder in sorted(p for p in DATA.iterdir() if p.is_dir()):
         log = folder / f"{folder.name}_2k.log"
         if log.exists():
-            seconds = float(run([log])["seconds"])  # type: ignore[arg-type]
-            timings.append((folder.name, seconds))
-            print(folder.name, seconds, file=sys.stderr)
+            with tempfile.TemporaryDirectory(prefix="aiops-bench-") as home:
+                first = float(run([log], Path(home))["seconds"])  # type: ignore[arg-type]
+                later = float(run([log], Path(home))["seconds"])  # type: ignore[arg-type]
+            timings.append((folder.name, first, later))
+            print(folder.name, first, later, file=sys.stderr)
     return timings
 
 
@@ -141,14 +152,23 @@ def main() -> int:
                 ),
             ),
         ]
-        times = sorted(seconds for _, seconds in small)
+        first = sorted(seconds for _, seconds, _ in small)
+        later = sorted(seconds for _, _, seconds in small)
         text += [
             "",
-            f"A 2,000-line file, start-up included (`aiops -q analyze --json FILE` on each of the "
-            f"{len(times)} Loghub-2k raw logs, one process each, each in a fresh data folder, "
-            "so every run also creates the store and indexes the knowledge base into Qdrant): "
-            f"median {times[len(times) // 2]:.2f} s, "
-            f"slowest {times[-1]:.2f} s ({max(small, key=lambda item: item[1])[0]}).",
+            "A 2,000-line file, start-up included (`aiops -q analyze --json FILE` on each of the "
+            f"{len(small)} Loghub-2k raw logs, one process each, store and memory on). A user's "
+            "first run in new data and cache folders (it also creates the store, indexes the "
+            "knowledge base into Qdrant and caches the parsed knowledge base): "
+            f"median {first[len(first) // 2]:.2f} s, "
+            f"slowest {first[-1]:.2f} s ({max(small, key=lambda item: item[1])[0]}). "
+            "Every later run (the same folders): "
+            f"median {later[len(later) // 2]:.2f} s, "
+            f"slowest {later[-1]:.2f} s ({max(small, key=lambda item: item[2])[0]}).",
+            "",
+            "| log | first run (s) | later run (s) |",
+            "|---|---:|---:|",
+            *(f"| {name} | {a:.2f} | {b:.2f} |" for name, a, b in small),
         ]
         update_section(args.write, "pipeline", "\n".join(text))
     return 0
