@@ -27,19 +27,13 @@ from typing import TYPE_CHECKING
 
 from loguru import logger
 
+from aiops_copilot.xdg import cache_home
+
 if TYPE_CHECKING:
     from aiops_copilot.knowledge.loader import KnowledgeBase
 
 #: Bumped when the cached objects change shape in a way the versions below would not show.
 FORMAT = 1
-
-
-def cache_home() -> Path:
-    """``$XDG_CACHE_HOME`` when set and absolute, else ``~/.cache``."""
-    value = os.environ.get("XDG_CACHE_HOME", "")
-    if value and Path(value).is_absolute():
-        return Path(value)
-    return Path.home() / ".cache"
 
 
 def _version_of(package: str) -> str:

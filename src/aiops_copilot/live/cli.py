@@ -35,7 +35,7 @@ _REDRAW_SECONDS = 0.5
 
 def positions_file() -> Path:
     """Where ``aiops watch`` keeps file positions by default (beside the default store)."""
-    from aiops_copilot.store.location import data_home
+    from aiops_copilot.xdg import data_home
 
     return data_home() / "aiops" / "watch-positions.json"
 

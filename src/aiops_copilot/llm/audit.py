@@ -29,7 +29,7 @@ KEEP_RUNS = 20
 
 def default_audit_path() -> Path:
     """``$XDG_DATA_HOME/aiops/llm-audit.jsonl`` (``~/.local/share/aiops/...``)."""
-    from aiops_copilot.store.location import data_home
+    from aiops_copilot.xdg import data_home
 
     return data_home() / "aiops" / AUDIT_NAME
 

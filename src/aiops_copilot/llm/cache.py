@@ -26,7 +26,7 @@ MAX_ENTRIES = 2000
 
 def default_cache_dir() -> Path:
     """``$XDG_DATA_HOME/aiops/llm-cache`` (``~/.local/share/aiops/llm-cache``)."""
-    from aiops_copilot.store.location import data_home
+    from aiops_copilot.xdg import data_home
 
     return data_home() / "aiops" / CACHE_NAME
 

@@ -9,7 +9,6 @@ turns the winning values into a place and opens it.
 
 from __future__ import annotations
 
-import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,16 +16,9 @@ from pathlib import Path
 from loguru import logger
 
 from aiops_copilot.memory.vectors import MemoryNotInstalled, MemoryUnavailable, VectorMemory
+from aiops_copilot.xdg import data_home
 
 FOLDER_NAME = "qdrant"
-
-
-def data_home() -> Path:
-    """``$XDG_DATA_HOME`` when set and absolute (as the spec asks), else ``~/.local/share``."""
-    value = os.environ.get("XDG_DATA_HOME", "")
-    if value and Path(value).is_absolute():
-        return Path(value)
-    return Path.home() / ".local" / "share"
 
 
 def default_path(database: str | Path | None = None) -> Path:

@@ -75,7 +75,8 @@ def default_state_file(settings: Settings) -> Path:
     """``notify.state_file``, else beside the SQLite database, else the data folder."""
     if settings.notify.state_file is not None:
         return Path(settings.notify.state_file).expanduser()
-    from aiops_copilot.store.location import StoreError, data_home, sqlite_file, to_url
+    from aiops_copilot.store.location import StoreError, sqlite_file, to_url
+    from aiops_copilot.xdg import data_home
 
     try:
         database = sqlite_file(to_url(settings.store.url))

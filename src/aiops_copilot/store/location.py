@@ -8,9 +8,10 @@ winning value into a SQLAlchemy URL.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from aiops_copilot.xdg import data_home
 
 if TYPE_CHECKING:  # SQLAlchemy is imported when a URL is built: not for every command
     from sqlalchemy.engine import URL
@@ -21,14 +22,6 @@ SUPPORTED = "a SQLite file path, sqlite:///PATH or postgresql+psycopg://USER@HOS
 
 class StoreError(Exception):
     """A store problem, worded as the one line the user sees."""
-
-
-def data_home() -> Path:
-    """``$XDG_DATA_HOME`` when set (and absolute, as the spec asks), else ``~/.local/share``."""
-    value = os.environ.get("XDG_DATA_HOME", "")
-    if value and Path(value).is_absolute():
-        return Path(value)
-    return Path.home() / ".local" / "share"
 
 
 def default_path() -> Path:

@@ -67,7 +67,7 @@ class CrewApi:
 
 def go_offline() -> None:
     """Switch off CrewAI's telemetry, tracing and trace prompt; keep its files in our folder."""
-    from aiops_copilot.store.location import data_home
+    from aiops_copilot.xdg import data_home
 
     os.environ.update(OFFLINE_ENV)
     os.environ["CREWAI_STORAGE_DIR"] = str(data_home() / "aiops" / "crewai")
