@@ -224,16 +224,46 @@ class TemplateMiner:
         one when a position turns out to be a variable; :meth:`Cluster.resolve` follows merges.
         """
         tokens = self.tokenize(message, fields, identity)
-        cluster = self._add_tokens(tokens, len(tokens) - len(identity or ()))
-        self.lines_seen += 1
-        cluster.count += 1
+        return self.absorb(
+            tokens,
+            len(tokens) - len(identity or ()),
+            message=message,
+            first_seen=timestamp,
+            last_seen=timestamp,
+        )
+
+    def absorb(
+        self,
+        tokens: list[str],
+        literal_from: int,
+        *,
+        message: str,
+        count: int = 1,
+        first_seen: datetime | None = None,
+        last_seen: datetime | None = None,
+    ) -> Cluster:
+        """Mine an already tokenized sequence seen ``count`` times (``message`` is its first
+        line, kept as the example of a new cluster).
+
+        Why it exists: the miner's templates depend only on the order in which *distinct* token
+        sequences first appear (a sequence seen before is a cache hit that changes nothing but
+        counts), as long as the sequence cache and ``max_clusters`` are not exceeded. So
+        workers can tokenize their part of the input in parallel and summarise it as distinct
+        sequences with counts; absorbing those summaries in input order gives the same
+        templates, ids and counts as mining every line here (the Dask engine and the broker
+        consumers rely on this).
+        """
+        cluster = self._add_tokens(tokens, literal_from)
+        self.lines_seen += count
+        cluster.count += count
         if not cluster.example:
             cluster.example = message[: self.config.example_chars]
-        if timestamp is not None:
-            if cluster.first_seen is None or timestamp < cluster.first_seen:
-                cluster.first_seen = timestamp
-            if cluster.last_seen is None or timestamp > cluster.last_seen:
-                cluster.last_seen = timestamp
+        if first_seen is not None and (
+            cluster.first_seen is None or first_seen < cluster.first_seen
+        ):
+            cluster.first_seen = first_seen
+        if last_seen is not None and (cluster.last_seen is None or last_seen > cluster.last_seen):
+            cluster.last_seen = last_seen
         return cluster
 
     def match(
