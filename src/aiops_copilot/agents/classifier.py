@@ -20,6 +20,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from aiops_copilot.knowledge.loader import KnowledgeBase, error_line
+from aiops_copilot.knowledge.needles import absent, fold, needles
 from aiops_copilot.learning import LearnedRules
 from aiops_copilot.models import Classification, Domain, Incident, Severity
 from aiops_copilot.yamlio import load_yaml
@@ -126,7 +127,10 @@ def classify(
         )
 
     text = incident.text
+    folded = fold(text)  # most rules are ruled out by a substring test
     for rule in model.keywords:
+        if absent(needles(rule.pattern), folded):
+            continue
         found = rule.pattern.search(text)
         if found:
             add(rule.domain, rule.weight, f"keyword {found.group(0).strip()[:40]!r}")

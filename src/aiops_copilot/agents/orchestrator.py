@@ -17,6 +17,7 @@ from aiops_copilot.agents.base import Fixer, FixerContext, MemoryLookup, fixers
 from aiops_copilot.agents.classifier import ClassifierModel, classify
 from aiops_copilot.incidents import rank
 from aiops_copilot.knowledge.loader import KnowledgeBase
+from aiops_copilot.knowledge.needles import save as save_needles
 from aiops_copilot.learning import LearnedRules
 from aiops_copilot.models import Diagnosis, Domain, Incident
 
@@ -96,6 +97,7 @@ def diagnose_all(
     ranked_incidents = rank(list(incidents))
     if assistant is not None:
         assistant.refine(ranked_incidents, kb)
+    save_needles()  # the regex needles met here, for the next run
     return ranked_incidents
 
 

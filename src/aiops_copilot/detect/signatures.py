@@ -11,7 +11,8 @@ from collections.abc import Sequence
 
 from aiops_copilot.detect.stats import TemplateStats
 from aiops_copilot.knowledge.loader import KnowledgeBase
-from aiops_copilot.knowledge.matcher import first_match
+from aiops_copilot.knowledge.matcher import EntryIndex, index_of
+from aiops_copilot.knowledge.matcher import first_match as first_match  # callers import it here
 from aiops_copilot.knowledge.schema import Entry
 from aiops_copilot.models import Severity, Signal, SignalKind
 
@@ -38,25 +39,28 @@ def texts_of(item: TemplateStats) -> list[str]:
     return texts
 
 
-def best_entry(entries: Sequence[Entry], texts: Sequence[str]) -> Entry | None:
+def best_entry(entries: Sequence[Entry] | EntryIndex, texts: Sequence[str]) -> Entry | None:
     """The most severe entry matching any of the texts (entries come most severe first): after a
     match, the later texts need only try the entries before it."""
+    index = index_of(entries)
     best: Entry | None = None
-    pool = entries
+    limit: int | None = None
     for text in texts:
-        entry = first_match(pool, text)
+        if limit == 0:
+            break
+        entry = index.first(text, limit)
         if entry is not None:
             best = entry
-            pool = pool[: next(i for i, e in enumerate(pool) if e is entry)]
+            limit = index.position(entry)
     return best
 
 
 def signature_signals(kb: KnowledgeBase, stats: Sequence[TemplateStats]) -> list[Signal]:
     """One signal per template whose example, details or raw lines match an entry."""
-    entries = kb.matching_order()
+    index = index_of(kb.matching_order())
     signals: list[Signal] = []
     for item in stats:
-        entry = best_entry(entries, texts_of(item))
+        entry = best_entry(index, texts_of(item))
         if entry is None:
             continue
         signals.append(

@@ -282,8 +282,12 @@ def load_book(path: Path) -> DomainBook:
 
 @cache
 def shipped_book(domain: Domain) -> DomainBook:
-    """The shipped hypotheses of one domain (read once per process)."""
-    book = load_book(SHIPPED_HYPOTHESES / f"{domain.value}.yaml")
+    """The shipped hypotheses of one domain (read once per process, and kept parsed and
+    validated in the user's cache between runs, as the knowledge base is)."""
+    from aiops_copilot.knowledge.cache import cached_object
+
+    path = SHIPPED_HYPOTHESES / f"{domain.value}.yaml"
+    book = cached_object(f"hypotheses_{domain.value}", [path], lambda: load_book(path), DomainBook)
     if book.domain != domain:
         raise ValueError(f"{domain.value}.yaml declares domain {book.domain.value}")
     return book

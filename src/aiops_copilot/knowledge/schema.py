@@ -113,14 +113,15 @@ class Match(BaseModel):
 _MIN_LITERAL = 3
 
 
-def required_literals(regex: str) -> tuple[str, ...]:
+def required_literals(regex: str, flags: int = 0) -> tuple[str, ...]:
     """Lower-cased texts of which any match of ``regex`` contains at least one: a run of plain
     characters the regex cannot do without, or one such run per branch of an alternation.
-    ``()`` when there is no such set (then the regex alone decides, as always)."""
+    ``()`` when there is no such set (then the regex alone decides, as always). ``flags`` are
+    the ones the regex is compiled with (``re.VERBOSE`` changes what is a literal)."""
     try:
         # The parser behind re.compile (``sre_parse`` before 3.11), private but long stable.
         _parser = importlib.import_module("re._parser")
-        parsed = _parser.parse(regex, re.MULTILINE)
+        parsed = _parser.parse(regex, re.MULTILINE | flags)
     except Exception:
         return ()
     best = _best(_candidates(parsed, _parser))

@@ -44,6 +44,7 @@ from aiops_copilot.knowledge.hypothesis_book import (
     shipped_book,
 )
 from aiops_copilot.knowledge.loader import KnowledgeBase, load_knowledge
+from aiops_copilot.knowledge.needles import absent, needles
 from aiops_copilot.knowledge.schema import Entry
 from aiops_copilot.models import Diagnosis, Domain, Hypothesis, HypothesisStatus, Incident, LineRef
 
@@ -592,4 +593,8 @@ def _share(pattern: re.Pattern[str], docs: Sequence[Doc]) -> float:
     total = sum(d.weight for d in docs)
     if not total:
         return 0.0
-    return sum(d.weight for d in docs if pattern.search(d.text)) / total
+    found = needles(pattern)
+    return (
+        sum(d.weight for d in docs if not absent(found, d.folded) and pattern.search(d.text))
+        / total
+    )
