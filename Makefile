@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-dev
 STAMP_RUN := $(VENV)/.installed
 
-.PHONY: demo test lint bench bench-accuracy bench-throughput bench-pipeline bench-hdfs bench-bgl bench-store bench-ingest test-crewai clean
+.PHONY: demo test lint bench bench-accuracy bench-throughput bench-pipeline bench-hdfs bench-bgl bench-store bench-ingest bench-dask bench-consume test-crewai clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -42,7 +42,7 @@ $(CREW_VENV)/.installed: pyproject.toml
 test-crewai: $(CREW_VENV)/.installed
 	$(CREW_VENV)/bin/pytest -p no:cacheprovider tests/crew
 
-bench: bench-accuracy bench-throughput bench-pipeline bench-hdfs bench-bgl bench-store bench-ingest
+bench: bench-accuracy bench-throughput bench-pipeline bench-hdfs bench-bgl bench-store bench-ingest bench-dask bench-consume
 
 bench-accuracy: $(STAMP)
 	$(BIN)/python bench/loghub_accuracy.py --write docs/benchmarks.md
@@ -67,3 +67,10 @@ bench-store: $(STAMP)
 
 bench-ingest: $(STAMP)
 	$(BIN)/python bench/ingest_load.py --protocol all --write docs/benchmarks.md
+
+bench-dask: $(STAMP)
+	$(BIN)/python bench/dask_engine.py --write docs/benchmarks.md
+
+# Needs Redis and nats-server (with JetStream) on 127.0.0.1; a broker not there is skipped.
+bench-consume: $(STAMP)
+	$(BIN)/python bench/consume_load.py --write docs/benchmarks.md

@@ -32,12 +32,14 @@ from aiops_copilot.models import AnalysisResult, LogRecord, Severity
 from aiops_copilot.notify.cli import notify_app, require_targets
 from aiops_copilot.store.cli import db_app, incidents_app, learned_rules, store_result
 from aiops_copilot.store.feedback_cli import feedback as feedback_command
+from aiops_copilot.stream.cli import consume as consume_command
 
 # The pipeline, the parsers and the report renderers are imported by the commands that use
 # them: start-up matters for a one-shot ``aiops analyze`` (its memory worker is forked as soon
 # as the command starts, and everything imported after that overlaps with it) and for --help.
 if TYPE_CHECKING:
     from aiops_copilot.detect.baseline import Baseline
+    from aiops_copilot.detect.stats import StatsCollector
     from aiops_copilot.ingest.reader import IngestRun, ReadOptions
     from aiops_copilot.parsing.miner import Cluster, TemplateMiner
 
@@ -58,6 +60,7 @@ app.add_typer(notify_app, name="notify")
 app.add_typer(llm_app, name="llm")
 app.command("watch")(watch_command)
 app.command("serve")(serve_command)
+app.command("consume")(consume_command)
 app.command("dashboard")(dashboard_command)
 
 _state: dict[str, Any] = {"verbosity": 0, "config_file": None, "quiet": False}
@@ -283,8 +286,25 @@ def analyze(
         str | None, typer.Option("--llm-model", help="Model name, or the GGUF file for llamacpp.")
     ] = None,
     engine: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--engine",
+            help="Who asks the model: builtin (default) or crewai (extra); where the logs are"
+            " mined: local (default) or dask (extra). Repeatable: --engine dask --engine crewai.",
+        ),
+    ] = None,
+    scheduler: Annotated[
         str | None,
-        typer.Option("--engine", help="Who asks the model: builtin (default) or crewai (extra)."),
+        typer.Option(
+            "--scheduler", help="With --engine dask: a running scheduler (tcp://HOST:8786)."
+        ),
+    ] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            "--workers",
+            help="With --engine dask: worker processes of a local cluster (default: CPUs).",
+        ),
     ] = None,
 ) -> None:
     """Find what went wrong: detect, group into incidents, route each to a fixer agent and
@@ -298,6 +318,11 @@ def analyze(
         fail(f"--fail-on must be one of {', '.join(FAIL_ON)}, not {fail_on!r}")
     if db is not None and no_store:
         fail("--db and --no-store contradict each other")
+    llm_engine, executor = _engines(engine or [])
+    if scheduler is not None and workers is not None:
+        fail("--scheduler uses a running cluster and --workers starts one: give one of them")
+    if workers is not None and workers < 1:
+        fail("--workers must be at least 1")
     loaded = _load(
         {
             "ingest.format": log_format,
@@ -312,13 +337,20 @@ def analyze(
             "llm.provider": llm,
             "llm.url": llm_url,
             "llm.model": llm_model,
-            "llm.engine": engine,
+            "llm.engine": llm_engine,
+            "dask.enabled": None if executor is None else executor == "dask",
+            "dask.scheduler": scheduler,
+            "dask.workers": workers,
         }
     )
     options = _read_options(loaded, content_only)
     settings = loaded.settings
     if notify:
         require_targets(settings)
+    if settings.dask.enabled:
+        _require_dask()
+    elif scheduler is not None or workers is not None:
+        fail("--scheduler and --workers need --engine dask")
     assistant = engine_for(settings.llm, assistant_for(settings.llm))  # None with --llm none
     started_at = datetime.now(UTC)
 
@@ -327,8 +359,7 @@ def analyze(
 
         # Memory first: a worker process gets it ready while this one reads the logs.
         with memory_recall(settings, background=True) as memory:
-            from aiops_copilot.analysis import AnalysisOptions, default_detectors
-            from aiops_copilot.analysis import analyze as run_analysis
+            from aiops_copilot.analysis import AnalysisOptions, conclude, default_detectors
             from aiops_copilot.knowledge.loader import load_knowledge
             from aiops_copilot.learning import LearnedRules
 
@@ -339,9 +370,9 @@ def analyze(
             prepared = _baseline(settings.detect.baseline, miner, options)
             run = _open(paths or [])
             learned = learned_rules(settings.store) if settings.store.enabled else None
-            result = run_analysis(
+            result = conclude(
                 run,
-                _records(run, options, loaded),
+                _collect(run, options, miner, loaded),
                 miner,
                 kb,
                 AnalysisOptions(
@@ -367,6 +398,58 @@ def analyze(
         return exit_code(result, settings.report.fail_on)
 
     raise typer.Exit(_guarded(work))
+
+
+ENGINES = {"builtin": "llm", "crewai": "llm", "local": "executor", "dask": "executor"}
+
+
+def _engines(values: list[str]) -> tuple[str | None, str | None]:
+    """``--engine`` values split into (who asks the model, where the logs are mined)."""
+    chosen: dict[str, str] = {}
+    for value in values:
+        kind = ENGINES.get(value)
+        if kind is None:
+            fail(f"--engine must be one of {', '.join(ENGINES)}, not {value!r}")
+        if chosen.get(kind, value) != value:
+            fail(f"--engine {chosen[kind]} and --engine {value} contradict each other")
+        chosen[kind] = value
+    return chosen.get("llm"), chosen.get("executor")
+
+
+def _require_dask() -> None:
+    from aiops_copilot.distributed.cluster import DaskUnavailable, require_dask
+
+    try:
+        require_dask()
+    except DaskUnavailable as exc:
+        fail(str(exc))
+
+
+def _collect(
+    run: IngestRun, options: ReadOptions, miner: TemplateMiner, loaded: LoadedConfig
+) -> StatsCollector:
+    """The per-line stage: in this process, or on Dask (--engine dask). Everything before and
+    after it is the same code for both."""
+    settings = loaded.settings
+    if not settings.dask.enabled:
+        from aiops_copilot.analysis import collect
+
+        return collect(_records(run, options, loaded), miner)
+    from aiops_copilot.distributed.cluster import DaskUnavailable
+    from aiops_copilot.distributed.engine import DaskRunFailed
+    from aiops_copilot.distributed.runner import collect_on_dask
+
+    try:
+        return collect_on_dask(
+            run,
+            options,
+            miner,
+            settings.dask,
+            progress=None if settings.ingest.progress else False,
+            quiet=_state["quiet"],
+        )
+    except (DaskUnavailable, DaskRunFailed) as exc:
+        fail(str(exc))
 
 
 def exit_code(result: AnalysisResult, fail_on: str) -> int:

@@ -148,6 +148,27 @@ class LlmSettings(BaseModel):
     )
 
 
+class DaskSettings(BaseModel):
+    """The Dask engine (``analyze --engine dask``, docs/scaling.md): where the logs are mined."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: bool = Field(False, description="mine on Dask (--engine dask) instead of in-process")
+    scheduler: str | None = Field(
+        None, description="tcp://host:8786 of a running scheduler; default: a local cluster"
+    )
+    workers: int | None = Field(
+        None, ge=1, le=4096, description="local cluster worker processes (default: one per CPU)"
+    )
+    partition_mib: float = Field(
+        64.0, gt=0, le=1_048_576, description="files larger than this are cut into such parts"
+    )
+    retries: int = Field(2, ge=0, le=20, description="attempts after the first for a failed part")
+    connect_timeout: float = Field(
+        10.0, gt=0, le=3600, description="seconds to reach the scheduler and a first worker"
+    )
+
+
 class Settings(BaseModel):
     """The effective configuration."""
 
@@ -163,6 +184,7 @@ class Settings(BaseModel):
     memory: MemorySettings = Field(default_factory=MemorySettings)
     notify: NotifySettings = Field(default_factory=NotifySettings)
     llm: LlmSettings = Field(default_factory=LlmSettings)
+    dask: DaskSettings = Field(default_factory=DaskSettings)
 
 
 class _EnvLayer(BaseSettings):
@@ -185,6 +207,7 @@ class _EnvLayer(BaseSettings):
     memory: dict[str, Any] = Field(default_factory=dict)
     notify: dict[str, Any] = Field(default_factory=dict)
     llm: dict[str, Any] = Field(default_factory=dict)
+    dask: dict[str, Any] = Field(default_factory=dict)
     #: ``AIOPS_QDRANT_URL``: the documented short name for ``memory.qdrant_url``.
     qdrant_url: str | None = None
 

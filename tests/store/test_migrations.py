@@ -26,6 +26,9 @@ TABLES = {
     "template_counts",
     "feedback",
     "rules",
+    "consumed",
+    "miner_states",
+    "miner_journal",
 }
 
 
@@ -35,7 +38,7 @@ def test_migrations_run_from_empty_to_head(db_url: str) -> None:
         assert names == TABLES
         with store.engine.connect() as connection:
             version = connection.execute(text("SELECT version_num FROM alembic_version"))
-            assert version.scalar_one() == "0002"
+            assert version.scalar_one() == "0003"
 
 
 def test_the_migrated_schema_is_the_models(db_url: str) -> None:
@@ -48,7 +51,7 @@ def test_the_migrated_schema_is_the_models(db_url: str) -> None:
 def test_opening_again_changes_nothing(db_url: str) -> None:
     Store(db_url).close()
     with Store(db_url) as store:
-        assert store.stats().schema == "0002"
+        assert store.stats().schema == "0003"
 
 
 def test_a_newer_schema_is_refused_in_one_line(db_url: str) -> None:
@@ -65,7 +68,7 @@ def test_a_newer_schema_is_refused_in_one_line(db_url: str) -> None:
 
 def test_every_revision_ships_in_the_package() -> None:
     versions = sorted(p.name for p in (MIGRATIONS / "versions").glob("r*.py"))
-    assert versions == ["r0001_initial.py", "r0002_template_counts.py"]
+    assert versions == ["r0001_initial.py", "r0002_template_counts.py", "r0003_consume.py"]
     assert (MIGRATIONS / "env.py").is_file() and (MIGRATIONS / "__init__.py").is_file()
 
 

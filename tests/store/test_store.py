@@ -193,7 +193,7 @@ def test_stats(db_url: str) -> None:
         assert stats.counts["runs"] == 2 and stats.counts["occurrences"] == 2
         assert stats.statuses == {"open": 2}
         assert (stats.oldest_run, stats.newest_run) == (NOW - DAY, NOW)
-        assert stats.schema == "0002" and stats.size_bytes and stats.size_bytes > 0
+        assert stats.schema == "0003" and stats.size_bytes and stats.size_bytes > 0
 
 
 def test_one_result_with_a_fingerprint_twice(db_url: str) -> None:

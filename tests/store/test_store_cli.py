@@ -205,7 +205,7 @@ def test_db_stats_and_prune(run_cli, tmp_path: Path, logs) -> None:  # type: ign
     assert stats["backend"] == "sqlite" and stats["location"] == db
     assert stats["oldest_run"] <= stats["newest_run"]
     text = _ok(run_cli("db", "stats", "--db", db)).stdout
-    assert f"store: {db} (sqlite, schema 0002" in text and "runs 2" in text
+    assert f"store: {db} (sqlite, schema 0003" in text and "runs 2" in text
     kept = _ok(run_cli("db", "prune", "--older-than", "30d", "--db", db)).stdout
     assert "0 run(s), 0 occurrence(s), 0 incident(s)" in kept
     gone = json.loads(

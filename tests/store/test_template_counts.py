@@ -263,7 +263,7 @@ def _at_0001(url: str) -> None:
 def test_r0002_upgrades_a_filled_r0001_database(db_url: str) -> None:
     _at_0001(db_url)
     with Store(db_url) as store:
-        assert store.stats().schema == "0002"
+        assert store.stats().schema == "0003"
         assert "template_counts" in inspect(store.engine).get_table_names()
         (old,) = store.templates()
         assert (old.id, old.total, old.runs, old.log_first_seen) == ("Ta", 0, 0, None)

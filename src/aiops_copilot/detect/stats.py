@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import re
 from collections import Counter, deque
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import datetime
+from typing import Any
 
 from aiops_copilot.models import Level, LineRef, LogRecord
 from aiops_copilot.parsing.miner import Cluster
@@ -95,6 +96,19 @@ def _line_order(ref: LineRef) -> tuple[float, str, int]:
     return (ref.timestamp.timestamp() if ref.timestamp else 0.0, ref.source, ref.line_no)
 
 
+def _line_no(ref: LineRef) -> int:
+    return ref.line_no
+
+
+def _as_given(ref: LineRef) -> int:
+    """A constant key: a stable sort keeps the earlier list's lines first."""
+    return 0
+
+
+def _shifted(ref: LineRef, lines: int) -> LineRef:
+    return replace(ref, line_no=ref.line_no + lines, end_line=ref.end_line + lines)
+
+
 def _bump(counter: Counter[str], key: str) -> None:
     if key in counter or len(counter) < MAX_DISTINCT:
         counter[key] += 1
@@ -155,16 +169,16 @@ class TemplateStats:
         tail = [ref for ref in self.last_lines if (ref.source, ref.line_no) not in seen]
         return [*self.first_lines, *tail]
 
-    def merge(self, other: TemplateStats) -> None:
-        """Fold another template's statistics into this one (the miner merged the two)."""
+    def merge(self, other: TemplateStats, *, order: Callable[[LineRef], Any] = _line_order) -> None:
+        """Fold another template's statistics into this one (the miner merged the two).
+        ``order`` ranks the evidence lines of both: by time, unless the caller knows the
+        input order (:meth:`StatsCollector.absorb_partial`)."""
         self.count += other.count
         self.levels.update(other.levels)
         self.minutes.update(other.minutes)
         # Keep the earliest lines of both as "first" and the latest of both as "last".
-        self.first_lines = sorted([*self.first_lines, *other.first_lines], key=_line_order)[
-            :FIRST_LINES
-        ]
-        latest = sorted([*self.last_lines, *other.last_lines], key=_line_order)
+        self.first_lines = sorted([*self.first_lines, *other.first_lines], key=order)[:FIRST_LINES]
+        latest = sorted([*self.last_lines, *other.last_lines], key=order)
         self.last_lines = deque(latest[-LAST_LINES:], maxlen=LAST_LINES)
         for mine, theirs in (
             (self.hosts, other.hosts),
@@ -182,6 +196,25 @@ class TemplateStats:
         self.first_index = min(self.first_index, other.first_index)
         if not self.detail:
             self.detail = other.detail
+
+
+@dataclass(slots=True)
+class PartialStats:
+    """What one collector saw of one part of the input, for :meth:`StatsCollector.absorb_partial`.
+
+    It was fed stand-in clusters whose ``cid`` is a local key ``0..n-1`` (the Dask engine's
+    workers: one key per distinct token sequence); ``templates[i]`` holds key ``i``'s
+    statistics and session events are local keys. Line numbers count from the part's first
+    line. Everything here pickles small: counters, capped line lists, no miner.
+    """
+
+    templates: list[TemplateStats]
+    sessions: dict[str, SessionTrace]
+    sessions_dropped: int
+    records: int
+    levels: Counter[str]
+    first_seen: datetime | None
+    last_seen: datetime | None
 
 
 @dataclass(slots=True)
@@ -304,6 +337,83 @@ class StatsCollector:
                 trace.events.append(cluster.cid)
             if record.timestamp is not None:
                 trace.last_seen = record.timestamp
+
+    def partial(self) -> PartialStats:
+        """This collector's statistics as a :class:`PartialStats`; it must have been fed
+        stand-in clusters numbered ``0..n-1`` (see there)."""
+        templates = [self._by_cluster[key] for key in range(len(self._by_cluster))]
+        return PartialStats(
+            templates=templates,
+            sessions=self.sessions,
+            sessions_dropped=self.sessions_dropped,
+            records=self.records,
+            levels=self.levels,
+            first_seen=self.first_seen,
+            last_seen=self.last_seen,
+        )
+
+    def absorb_partial(
+        self, part: PartialStats, clusters: Sequence[Cluster], *, line_offset: int = 0
+    ) -> None:
+        """Add the statistics of the next part of the input, as if this collector had observed
+        its records: local key ``i`` becomes ``clusters[i]`` (what the miner made of that
+        sequence), record indexes follow the records seen so far and line numbers move down
+        by ``line_offset`` (the lines of the same source's earlier parts).
+
+        Parts must come in input order. Counts, levels, times, first indexes, hosts, sources
+        and sessions then add up exactly as one collector's would; the sampled evidence lines
+        are kept in input order but may differ from one collector's sample (the every-7th
+        rule counts per sequence here, per cluster there).
+        """
+        offset = self.records
+        grouped: dict[int, TemplateStats] = {}
+        for stats, cluster in zip(part.templates, clusters, strict=True):
+            stats.cluster = cluster
+            stats.first_index += offset
+            if line_offset:
+                stats.first_lines = [_shifted(ref, line_offset) for ref in stats.first_lines]
+                stats.last_lines = deque(
+                    (_shifted(ref, line_offset) for ref in stats.last_lines), maxlen=LAST_LINES
+                )
+            same = grouped.get(cluster.cid)
+            if same is None:
+                grouped[cluster.cid] = stats
+            else:  # two sequences of this part in one template: interleave by line
+                same.merge(stats, order=_line_no)
+        for cid, stats in grouped.items():
+            earlier = self._by_cluster.get(cid)
+            if earlier is None or earlier.cluster is not stats.cluster:
+                self._by_cluster[cid] = stats
+            else:  # every line of an earlier part comes first
+                earlier.merge(stats, order=_as_given)
+        self.records += part.records
+        self.levels.update(part.levels)
+        if part.first_seen is not None and (
+            self.first_seen is None or part.first_seen < self.first_seen
+        ):
+            self.first_seen = part.first_seen
+        if part.last_seen is not None and (
+            self.last_seen is None or part.last_seen > self.last_seen
+        ):
+            self.last_seen = part.last_seen
+        self._absorb_sessions(part, clusters)
+
+    def _absorb_sessions(self, part: PartialStats, clusters: Sequence[Cluster]) -> None:
+        self.sessions_dropped += part.sessions_dropped
+        for key, trace in part.sessions.items():
+            mine = self.sessions.get(key)
+            if mine is None:
+                if len(self.sessions) >= self._max_sessions:
+                    # One collector drops each record of a session it has no room for.
+                    self.sessions_dropped += max(1, len(trace.events))
+                    continue
+                mine = SessionTrace(key=key, first_seen=trace.first_seen)
+                self.sessions[key] = mine
+            room = self._max_session_events - len(mine.events)
+            if room > 0:
+                mine.events.extend(clusters[i].cid for i in trace.events[:room])
+            if trace.last_seen is not None:
+                mine.last_seen = trace.last_seen
 
     def finish(self) -> list[TemplateStats]:
         """One stats object per live template (merged clusters folded into their survivor)."""

@@ -17,6 +17,13 @@ Thread safety: :meth:`LivePipeline.feed` may be called from any thread (an HTTP 
 syslog receiver, the follower loop); mining and window bookkeeping happen under one lock.
 Concluding a window holds that lock while it reads the miner (feeders wait, nothing is lost)
 and releases it before the slow part that touches no shared state: storing and notifying.
+
+Stream consumers (``aiops consume``, :mod:`aiops_copilot.stream`) use three hooks: they mine
+a batch with the miner their consumer group shares and hand the records in already mined
+(:meth:`LivePipeline.feed_mined`); a ``recorder`` stores each window together with the
+ledger of the broker messages it holds, and when it raises, the window is dropped unannounced
+(the messages go back to the broker and come again); and :meth:`LivePipeline.learn` folds in
+what the group's other consumers mined, so "new" means new to the group.
 """
 
 from __future__ import annotations
@@ -33,14 +40,15 @@ from typing import TYPE_CHECKING, Any
 from loguru import logger
 
 from aiops_copilot.analysis import AnalysisOptions, conclude, default_detectors, learn_baseline
-from aiops_copilot.detect.stats import StatsCollector
+from aiops_copilot.detect.baseline import Baseline
+from aiops_copilot.detect.stats import StatsCollector, TemplateStats
 from aiops_copilot.ingest.reader import IngestRun, SourceReport
 from aiops_copilot.ingest.reading import ReadStats
 from aiops_copilot.ingest.sources import Source
 from aiops_copilot.learning import LearnedRules
 from aiops_copilot.live.baseline import RollingBaseline
 from aiops_copilot.models import AnalysisResult, Incident, IncidentHistory, IncidentStatus
-from aiops_copilot.parsing.miner import MinerConfig, TemplateMiner
+from aiops_copilot.parsing.miner import Cluster, MinerConfig, TemplateMiner
 from aiops_copilot.parsing.record_mining import mine_record
 from aiops_copilot.report.view import domain_of, title_of
 from aiops_copilot.store.location import StoreError
@@ -59,6 +67,8 @@ MAX_BOARD = 500
 MAX_WINDOW_SOURCES = 200
 
 IncidentHook = Callable[[Incident, str], None]
+#: Stores a window in place of ``Store.record`` (the store, the analysis, the window's start).
+Recorder = Callable[["Store", AnalysisResult, "datetime | None"], "StoredRun"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,7 +149,12 @@ class LivePipeline:
         on_window: Callable[[WindowResult], None] | None = None,
         command: str = "watch",
         clock: Callable[[], float] = time.monotonic,
+        recorder: Recorder | None = None,
     ) -> None:
+        """``recorder``: stores each window instead of ``Store.record`` (needs the store);
+        whatever it raises ends the window unannounced and reaches the caller of
+        :meth:`flush` or :meth:`maybe_flush` (a stream consumer then gives the window's
+        messages back to the broker). Without it a store failure is logged and counted."""
         if window_seconds <= 0:
             raise ValueError("the window must be longer than 0 seconds")
         if max_window_records < 1:
@@ -151,6 +166,7 @@ class LivePipeline:
         self._on_incident = on_incident
         self._on_window = on_window
         self._clock = clock
+        self._recorder = recorder
         self._lock = threading.RLock()
         self._flush_lock = threading.Lock()
         self._resources = ExitStack()
@@ -203,8 +219,36 @@ class LivePipeline:
                     accepted += 1
             self._conclude("full")
 
+    def feed_mined(self, pairs: Iterable[tuple[LogRecord, Cluster]]) -> int:
+        """Count records someone else mined (a stream consumer mines a batch at once with its
+        group's shared miner) into the current window. Never concludes a window: the caller
+        checks :meth:`due`, so a window holds whole batches."""
+        accepted = 0
+        with self._lock:
+            if self._closed:
+                return 0
+            for record, cluster in pairs:
+                self._count(record, cluster)
+                accepted += 1
+        return accepted
+
+    def replace_miner(self, miner: TemplateMiner) -> None:
+        """Mine with ``miner`` from now on (a stream consumer's replica, reloaded from the
+        group's snapshot); what the old one taught the baseline no longer applies."""
+        with self._lock:
+            self.miner = miner
+            self._baseline = RollingBaseline()
+
+    def learn(self, baseline: Baseline) -> None:
+        """Fold records analysed elsewhere (by the group's other consumers) into the baseline
+        later windows are compared with."""
+        with self._lock:
+            self._baseline.add(baseline)
+
     def _observe(self, record: LogRecord) -> None:
-        cluster = mine_record(self.miner, record)
+        self._count(record, mine_record(self.miner, record))
+
+    def _count(self, record: LogRecord, cluster: Cluster) -> None:
         self._collector.observe(record, cluster)
         if self._opened_at is None:
             self._opened_at = self._clock()
@@ -271,8 +315,11 @@ class LivePipeline:
                 opened_wall = self._opened_wall
                 self._collector, self._sources, self._formats = StatsCollector(), Counter(), {}
                 self._opened_at = self._opened_wall = None
-                result = self._analyse(collector, sources, formats)
+                result, templates = self._analyse(collector, sources, formats)
             stored = self._record(result, opened_wall)
+            with self._lock:  # learned only once stored: a window given back comes again
+                self._baseline.add_window(collector, templates)
+                self._baseline.prune(self.miner)
             if self._memory is not None and result.incidents:
                 try:
                     self._memory.remember(result.incidents)
@@ -297,8 +344,9 @@ class LivePipeline:
 
     def _analyse(
         self, collector: StatsCollector, sources: Counter[str], formats: dict[str, str]
-    ) -> AnalysisResult:
-        """Detect to diagnose on one window (under the lock: it reads the shared miner)."""
+    ) -> tuple[AnalysisResult, list[TemplateStats]]:
+        """Detect to diagnose on one window (under the lock: it reads the shared miner); the
+        result and the window's finished statistics."""
         options = AnalysisOptions(
             window_minutes=self.settings.detect.window_minutes,
             detectors=default_detectors(self._baseline.snapshot()),
@@ -310,9 +358,7 @@ class LivePipeline:
             _window_run(sources, formats), collector, self.miner, self.kb, options,
             templates=templates,
         )  # fmt: skip
-        self._baseline.add_window(collector, templates)
-        self._baseline.prune(self.miner)
-        return result
+        return result, templates
 
     def _learned(self) -> LearnedRules:
         """Rules from feedback, re-read every window: feedback given while watching counts."""
@@ -327,6 +373,8 @@ class LivePipeline:
     def _record(self, result: AnalysisResult, opened: datetime | None) -> StoredRun | None:
         if self._store is None:
             return None
+        if self._recorder is not None:
+            return self._recorder(self._store, result, opened)
         try:
             return self._store.record(result, command=self.command, started_at=opened)
         except Exception as exc:  # the watch goes on; the next window may store again
@@ -426,6 +474,11 @@ class LivePipeline:
             self._board.pop(item.fingerprint, None)
 
     # -- reading state -----------------------------------------------------------------
+
+    @property
+    def store(self) -> Store | None:
+        """The pipeline's store (None with ``store.enabled`` off); the pipeline closes it."""
+        return self._store
 
     @property
     def stats(self) -> LiveStats:

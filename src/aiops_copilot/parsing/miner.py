@@ -453,7 +453,11 @@ class TemplateMiner:
             if position == 0:
                 self._index.setdefault((len(template), WILDCARD), []).append(family)
             if _same_shape_variables(have, new):
-                continue  # two variables of different kinds: a variable, no question
+                # Two variables of different kinds: a variable, no question. The children's
+                # templates changed with the family's tokens: forget their cached text and id.
+                for child in family.children.values():
+                    child._invalidate()
+                continue
             self._make_pending(family, position, have, new)
             if _meaning_conflict(have, new):
                 family.pinned.add(position)

@@ -23,9 +23,14 @@ def _spec(name: str) -> FormatSpec | None:
         return None
 
 
-def mine_record(miner: TemplateMiner, record: LogRecord) -> Cluster:
-    """Add one record to the miner: structured formats contribute their field keys, formats
-    with identity fields (an access log's status) their values, kept literally."""
+def record_tokens(miner: TemplateMiner, record: LogRecord) -> tuple[list[str], int]:
+    """The token sequence the miner would mine for ``record`` and where its literal (identity)
+    tokens begin, without mining it: structured formats contribute their field keys, formats
+    with identity fields (an access log's status) their values, kept literally.
+
+    The Dask engine's workers tokenize with this and the driver mines the distinct sequences
+    (:meth:`TemplateMiner.absorb`); :func:`mine_record` uses it too, so the two cannot drift.
+    """
     spec = _spec(record.format) if record.format else None
     fields: dict[str, Any] | None = None
     identity: dict[str, Any] | None = None
@@ -34,4 +39,15 @@ def mine_record(miner: TemplateMiner, record: LogRecord) -> Cluster:
             fields = record.fields
         if spec.identity_fields:
             identity = {k: record.fields[k] for k in spec.identity_fields if k in record.fields}
-    return miner.add(record.message, fields=fields, identity=identity, timestamp=record.timestamp)
+    tokens = miner.tokenize(record.message, fields, identity)
+    return tokens, len(tokens) - len(identity or ())
+
+
+def mine_record(miner: TemplateMiner, record: LogRecord) -> Cluster:
+    """Add one record to the miner (what :meth:`TemplateMiner.add` does, through
+    :func:`record_tokens`)."""
+    tokens, literal_from = record_tokens(miner, record)
+    timestamp = record.timestamp
+    return miner.absorb(
+        tokens, literal_from, message=record.message, first_seen=timestamp, last_seen=timestamp
+    )

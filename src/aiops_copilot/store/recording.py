@@ -11,6 +11,11 @@
 4. Count every template of the run (``template_counts.py``: new templates, histograms).
 5. Insert the run's occurrences, upsert the templates they cite, link the two.
 
+A window of broker messages (``consumed``: ``aiops consume``) also writes its ledger rows
+right after the run (``consumed.py``); its lines are new by construction (the ledger keeps a
+message from being counted twice), so steps 2 and 4 never take them for the same logs read
+again, even when windows of several consumers overlap in log time.
+
 Everything is sorted by key before it is locked or upserted, so two writers take locks in the
 same order and cannot deadlock each other.
 """
@@ -30,6 +35,7 @@ from sqlalchemy.orm import Session
 from aiops_copilot import __version__
 from aiops_copilot.models import AnalysisResult, Incident, IncidentHistory, IncidentStatus
 from aiops_copilot.report.view import confidence_of, domain_of, title_of
+from aiops_copilot.store import consumed as ledger
 from aiops_copilot.store import records, template_counts
 from aiops_copilot.store.schema import IncidentRow, Occurrence, OccurrenceTemplate, Run, Template
 from aiops_copilot.store.types import log_time
@@ -60,11 +66,14 @@ def record(
     command: str,
     started_at: datetime,
     now: datetime,
+    consumed: ledger.Consumption | None = None,
 ) -> tuple[int, list[Sighting]]:
     """Write the run and its incidents into ``session``'s transaction (the caller commits).
 
     Returns the run's id and, per fingerprint, its incidents with the history to attach once
-    the commit succeeded (``None`` for a first sighting).
+    the commit succeeded (``None`` for a first sighting). With ``consumed``, the messages'
+    ledger rows go in first; :class:`~aiops_copilot.store.consumed.AlreadyConsumed` when
+    another consumer stored any of them (the caller's transaction must roll back).
     """
     pending: dict[str, _Pending] = {}
     for incident in result.incidents:
@@ -75,11 +84,16 @@ def record(
     run = _run_row(result, command, started_at, now)
     session.add(run)
     session.flush()
+    if consumed is not None:
+        ledger.claim(session, backend, consumed, run.id, now)
     rows = _claim(session, backend, pending, now)
-    _mark_same_logs(session, pending, rows)
+    if consumed is None:
+        _mark_same_logs(session, pending, rows)
     for fingerprint, entry in pending.items():
         entry.history = _update(rows[fingerprint], entry, now)
-    template_counts.record_run(session, backend, run.id, result.templates, now)
+    template_counts.record_run(
+        session, backend, run.id, result.templates, now, fresh=consumed is not None
+    )
     _add_occurrences(session, backend, run.id, pending, rows, now)
     return run.id, [(entry.incidents, entry.history) for entry in pending.values()]
 

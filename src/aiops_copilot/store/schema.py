@@ -233,3 +233,59 @@ class Rule(Base):
     feedback_id: Mapped[int | None] = mapped_column(
         ForeignKey("feedback.id", ondelete="SET NULL"), index=True
     )
+
+
+class ConsumedMessage(Base):
+    """A broker message whose records are stored: the ledger that makes a redelivery harmless.
+
+    ``aiops consume`` writes one row per message in the same transaction as the window's run,
+    incidents and template counts, so "stored" and "in the ledger" are one fact; a message
+    delivered again (a consumer died between that commit and its acknowledgement) is found
+    here and dropped before it is counted. The primary key decides when two consumers race.
+    """
+
+    __tablename__ = "consumed"
+
+    #: The stream as the consumers name it (``redis:STREAM``, ``nats:STREAM``, ``kafka:TOPIC``).
+    source: Mapped[str] = mapped_column(String(255), primary_key=True)
+    #: The broker's id: a stream sequence, an entry id, ``partition:offset``.
+    message_id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), index=True)
+    consumed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class MinerStateRow(Base):
+    """The template miner a group of stream consumers shares: a snapshot and a journal head.
+
+    Every consumer keeps a replica of the miner and brings it up to date, under this row's
+    lock, by replaying the journal (``miner_journal``) from where its replica stands; the
+    snapshot (the miner's JSON state at ``snapshot_seq``) serves a consumer that starts, or
+    that fell behind the journal rows already compacted away.
+    """
+
+    __tablename__ = "miner_states"
+
+    name: Mapped[str] = mapped_column(String(128), primary_key=True)
+    #: The newest journal row's sequence number (0: nothing mined yet).
+    head: Mapped[int] = mapped_column(Integer, default=0)
+    #: The journal row the snapshot includes, and every row before it.
+    snapshot_seq: Mapped[int] = mapped_column(Integer, default=0)
+    #: ``TemplateMiner.to_dict()`` as JSON text (opaque to the database; never queried).
+    snapshot: Mapped[str | None] = mapped_column(Text)
+    #: The miner settings every replica must share (similarity, constants, cap).
+    config: Mapped[dict[str, Any]] = mapped_column(JSONDoc)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class MinerJournalRow(Base):
+    """One batch of distinct token sequences a consumer mined, in the order every replica
+    must absorb them (JSON text: ``[[tokens, literal_from, message, count, first, last], ...]``)."""
+
+    __tablename__ = "miner_journal"
+
+    name: Mapped[str] = mapped_column(
+        ForeignKey("miner_states.name", ondelete="CASCADE"), primary_key=True
+    )
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    entries: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)

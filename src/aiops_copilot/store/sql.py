@@ -26,10 +26,13 @@ from sqlalchemy.orm import Session
 from aiops_copilot.learning import LearnedRules, RuleRecord
 from aiops_copilot.models import AnalysisResult, IncidentStatus
 from aiops_copilot.store import activity, feedback, recording, records, template_counts
+from aiops_copilot.store import consumed as ledger
+from aiops_copilot.store import miner_state as shared_miner
 from aiops_copilot.store.activity import OccurrencePoint, RunSummary
 from aiops_copilot.store.engine import WRITE, describe, open_engine
 from aiops_copilot.store.location import StoreError, shown, sqlite_file, to_url
 from aiops_copilot.store.schema import (
+    ConsumedMessage,
     Feedback,
     IncidentRow,
     Occurrence,
@@ -184,9 +187,14 @@ class Store:
         command: str = "analyze",
         started_at: datetime | None = None,
         now: datetime | None = None,
+        consumed: ledger.Consumption | None = None,
     ) -> StoredRun:
         """Store the run and its incidents in one transaction, then set each incident's
-        ``history`` when an earlier analysis had stored its fingerprint."""
+        ``history`` when an earlier analysis had stored its fingerprint.
+
+        ``consumed``: the broker messages the run's records came from, written to the ledger
+        in the same transaction; :class:`~aiops_copilot.store.consumed.AlreadyConsumed` (and
+        nothing stored) when another consumer had stored any of them."""
         now = now or datetime.now(UTC)
         with self._session(write=True) as session:
             run_id, sightings = recording.record(
@@ -196,6 +204,7 @@ class Store:
                 command=command,
                 started_at=started_at or now,
                 now=now,
+                consumed=consumed,
             )
         # Committed: only now may the report call anything a recurrence.
         histories = []
@@ -210,6 +219,22 @@ class Store:
             seen_before=len(histories),
             recurring=sum(1 for h in histories if not h.same_logs),
         )
+
+    # -- stream consumers ----------------------------------------------------------------
+
+    def consumed(self, source: str, ids: list[str]) -> set[str]:
+        """The ids among ``ids`` of ``source`` whose records are already stored."""
+        with self._session(write=False) as session:
+            return ledger.known(session, source, ids)
+
+    @contextmanager
+    def miner_state(
+        self, name: str, config: dict[str, Any], *, now: datetime | None = None
+    ) -> Iterator[shared_miner.LockedMinerState]:
+        """A consumer group's shared miner row, locked for one write transaction (created
+        with ``config`` on first use); committed when the block ends without an error."""
+        with self._session(write=True) as session:
+            yield shared_miner.lock(session, self.backend, name, config, now or datetime.now(UTC))
 
     # -- reading -------------------------------------------------------------------------
 
@@ -409,6 +434,7 @@ class Store:
             )
             session.execute(delete(Occurrence).where(Occurrence.run_id.in_(old_runs)))
             session.execute(delete(TemplateCountRow).where(TemplateCountRow.run_id.in_(old_runs)))
+            session.execute(delete(ConsumedMessage).where(ConsumedMessage.run_id.in_(old_runs)))
             runs = _rowcount(session.execute(delete(Run).where(Run.started_at < cutoff)))
             orphan = ~exists().where(Occurrence.incident_id == IncidentRow.id)
             gone = select(IncidentRow.id).where(orphan)

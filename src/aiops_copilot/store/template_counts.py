@@ -103,8 +103,14 @@ def record_run(
     run_id: int,
     counts: Sequence[TemplateCount],
     now: datetime,
+    *,
+    fresh: bool = False,
 ) -> int:
-    """Store one run's template counts; returns how many templates were new to the store."""
+    """Store one run's template counts; returns how many templates were new to the store.
+
+    ``fresh``: the run's lines are known never to have been counted (a stream consumer's
+    window, kept unique by the ledger of consumed messages), so an overlapping log window is
+    not taken for the same lines read again: everything counts as added."""
     counted = _prepare(counts)
     if not counted:
         return 0
@@ -119,7 +125,7 @@ def record_run(
         added, same = entry.item.count, False
         if key in previous:
             before_first, before_last = previous[key]
-            same = _overlaps(entry.first, entry.last, before_first, before_last)
+            same = not fresh and _overlaps(entry.first, entry.last, before_first, before_last)
             if same and before_last is not None:
                 cutoff = _minute(before_last)
                 added = sum(n for minute, n in entry.minutes.items() if minute > cutoff)

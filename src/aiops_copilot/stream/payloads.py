@@ -1,0 +1,131 @@
+"""From message payloads to records, the way ``aiops serve`` turns a shipper's request into
+records (``api/decode``): the same entry builder, format memory and folding.
+
+What a payload may be:
+
+* log text: one line, or several (a stack trace sent whole); its format is detected on the
+  batch's lines (and remembered for the stream), multi-line records are folded, and a record
+  may span consecutive messages of one batch (a shipper that sends one line per message);
+* a JSON object on one line: a structured record (its level known), or a shipper's envelope
+  around a raw line (``{"message": "<line>", "host": ...}``), as for ``/v1/logs``;
+* a pretty-printed JSON object over several lines: the same, once compacted;
+* a Loki push body (``{"streams": [...]}``) or an OTLP/HTTP JSON body
+  (``{"resourceLogs": [...]}``): decoded by the API's own decoders, each Loki stream or OTLP
+  file one source. Those decoders come with the ``serve`` extra; without it such payloads
+  are skipped and counted.
+
+Records of plain and JSON payloads cite the stream (``redis:logs``) as their source, numbered
+from 1 in the order this consumer received them (a running count, like the syslog
+receiver's). Payloads that are not UTF-8 are decoded with replacement characters, counted.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from loguru import logger
+
+from aiops_copilot.api.decode.common import Builder, Decoded, Entry, FormatMemory
+from aiops_copilot.ingest.formats.json_lines import load_object
+from aiops_copilot.models import LogRecord
+from aiops_copilot.stream.broker import Message
+
+#: Sources whose running line numbers are remembered (Loki and OTLP name many).
+MAX_SOURCES = 4096
+
+
+@dataclass(slots=True)
+class PayloadStats:
+    """What the decoder had to skip or repair, since it started."""
+
+    messages: int = 0
+    records: int = 0
+    #: Payloads that gave nothing usable (empty, a bad Loki/OTLP body, no decoder for it).
+    skipped: int = 0
+    invalid_utf8: int = 0
+    cut_lines: int = 0
+
+
+class PayloadDecoder:
+    """Turns one fetched batch of messages into records (see the module's notes)."""
+
+    def __init__(self, *, max_line_bytes: int = 65536, forced_format: str | None = None) -> None:
+        self.stats = PayloadStats()
+        self._builder = Builder(
+            FormatMemory(), max_line_bytes=max_line_bytes, forced_format=forced_format
+        )
+        self._lines: dict[str, int] = {}
+        self._warned = False
+
+    def decode(self, messages: Sequence[Message], source: str) -> list[LogRecord]:
+        """The records of ``messages`` from stream ``source``, in order; what could not be
+        used is counted."""
+        decoded = Decoded()
+        entries: list[Entry] = []
+        for message in messages:
+            self.stats.messages += 1
+            text, invalid = _text(message.payload)
+            decoded.invalid_utf8 += invalid
+            stripped = text.strip()
+            if not stripped:
+                self.stats.skipped += 1
+                continue
+            data = load_object(stripped) if stripped[0] == "{" and stripped[-1] == "}" else None
+            if data is not None and ("streams" in data or "resourceLogs" in data):
+                self._shipper_body(message.payload, data, decoded)
+            elif data is not None:
+                compact = stripped if "\n" not in stripped else json.dumps(data, ensure_ascii=False)
+                entries.append(Entry(text=compact, data=data))
+            else:
+                entries.append(Entry(text=text.rstrip("\r\n")))
+        self._builder.batch(source, entries, decoded)
+        self.stats.invalid_utf8 += decoded.invalid_utf8
+        self.stats.cut_lines += decoded.cut_lines
+        records: list[LogRecord] = []
+        for batch in decoded.batches:
+            offset = self._lines.get(batch.source, 0)
+            for record in batch.records:
+                record.line_no += offset
+                record.end_line += offset
+            if batch.source not in self._lines and len(self._lines) >= MAX_SOURCES:
+                self._lines.clear()
+            self._lines[batch.source] = offset + batch.lines
+            records.extend(batch.records)
+        self.stats.records += len(records)
+        return records
+
+    def _shipper_body(self, payload: bytes, data: dict[str, object], decoded: Decoded) -> None:
+        """A Loki push or an OTLP body in one message, through the API's decoders."""
+        try:
+            from aiops_copilot.api.decode.loki import decode_loki
+            from aiops_copilot.api.decode.otlp import decode_otlp
+            from aiops_copilot.api.errors import ApiError
+        except ImportError:
+            self.stats.skipped += 1
+            if not self._warned:
+                self._warned = True
+                logger.warning(
+                    "Loki/OTLP payloads need the serve extra (pip install "
+                    "'aiops-copilot[serve]'); skipped"
+                )
+            return
+        decode = decode_loki if "streams" in data else decode_otlp
+        try:
+            body = decode(payload, self._builder)
+        except ApiError as exc:
+            self.stats.skipped += 1
+            logger.info("payload skipped: {}", exc.message)
+            return
+        decoded.batches.extend(body.batches)
+        self.stats.skipped += body.skipped
+
+
+def _text(payload: bytes) -> tuple[str, int]:
+    """UTF-8 text (a BOM dropped); invalid bytes become U+FFFD and are counted."""
+    try:
+        return payload.decode("utf-8-sig"), 0
+    except UnicodeDecodeError:
+        text = payload.decode("utf-8-sig", errors="replace")
+        return text, text.count("\ufffd")
