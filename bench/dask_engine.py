@@ -25,7 +25,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from pipeline import DATA, build
+from pipeline import DATA, build, user_environment
 
 CASES = ("OpenStack", "Hadoop", "BGL", "HDFS", "Android", "Linux", "Apache", "Spark")
 #: The one-worker engine must keep at least this share of the single-process rate.
@@ -36,7 +36,7 @@ def run(paths: list[Path], engine: list[str]) -> dict[str, object]:
     """One ``aiops analyze`` with its own data folders; wall time, rates, what it found."""
     aiops = Path(sys.executable).with_name("aiops")
     with tempfile.TemporaryDirectory(prefix="aiops-bench-") as home:
-        env = {**os.environ, "XDG_DATA_HOME": f"{home}/data", "XDG_CACHE_HOME": f"{home}/cache"}
+        env = user_environment(Path(home))
         started = time.perf_counter()
         proc = subprocess.run(
             [str(aiops), "-v", "analyze", "--json", "--fail-on", "never", "--no-store",

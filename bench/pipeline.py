@@ -32,6 +32,16 @@ def build(name: str, lines: int, target: Path, *, compress: bool = False) -> Non
             out.write(block)
 
 
+def user_environment(home: Path) -> dict[str, str]:
+    """The environment of a user's shell, with data and cache folders in ``home``: without
+    PYTHONDONTWRITEBYTECODE (set in some sandboxes), which would make every run compile the
+    package from source again, a cost no installed copy pays."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    env["XDG_DATA_HOME"] = str(home / "data")
+    env["XDG_CACHE_HOME"] = str(home / "cache")
+    return env
+
+
 def run(paths: list[Path], home: Path | None = None) -> dict[str, object]:
     """One ``aiops analyze`` as a user runs it (store and memory on), with its data and cache
     folders in ``home`` (a new throwaway folder when not given)."""
@@ -39,11 +49,7 @@ def run(paths: list[Path], home: Path | None = None) -> dict[str, object]:
     home = home or Path(tempfile.mkdtemp(prefix="aiops-bench-"))
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         start = time.perf_counter()
-        env = {
-            **os.environ,
-            "XDG_DATA_HOME": str(home / "data"),
-            "XDG_CACHE_HOME": str(home / "cache"),
-        }
+        env = user_environment(home)
         proc = subprocess.Popen(
             [str(aiops), "-q", "analyze", "--json", "--fail-on", "never", *map(str, paths)],
             stdout=out,

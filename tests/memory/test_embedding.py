@@ -156,3 +156,36 @@ def test_runs_without_torch_or_transformers() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_the_shipped_model_opened_directly_embeds_exactly_as_model2vec_loads_it() -> None:
+    """The direct opening skips model2vec's loader for start-up speed; it must not change a
+    single vector, or stored memories would no longer match new queries."""
+    from model2vec import StaticModel
+
+    from aiops_copilot.memory.embedding import _open_shipped_layout
+
+    direct = _open_shipped_layout(StaticModel, SHIPPED_MODEL_DIR.resolve())
+    loaded = StaticModel.from_pretrained(SHIPPED_MODEL_DIR.resolve(), force_download=False)
+    assert direct is not None
+    texts = [
+        "connection refused to postgres at 10.0.0.1:5432",
+        "Out of memory: Killed process 4242 (java) total-vm:8123456kB",
+        "ünïcödé тест 日本語",
+        "word " * 2000,  # past max_length: truncated the same way
+        "",
+    ]
+    assert np.array_equal(direct.encode(texts), loaded.encode(texts))
+    assert (direct.dim, direct.normalize, direct.config) == (
+        loaded.dim,
+        loaded.normalize,
+        loaded.config,
+    )
+
+
+def test_a_folder_that_is_not_the_plain_layout_falls_back_to_the_loader(tmp_path: Path) -> None:
+    from model2vec import StaticModel
+
+    from aiops_copilot.memory.embedding import _open_shipped_layout
+
+    assert _open_shipped_layout(StaticModel, tmp_path) is None

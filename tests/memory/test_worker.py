@@ -13,6 +13,7 @@ from aiops_copilot.analysis import AnalysisOptions, analyze, default_detectors
 from aiops_copilot.config import Settings
 from aiops_copilot.ingest.reader import ReadOptions, iter_records, open_inputs
 from aiops_copilot.knowledge.loader import load_knowledge
+from aiops_copilot.memory import early
 from aiops_copilot.memory.runtime import LazyRecall, recall
 from aiops_copilot.memory.vectors import Kind, VectorMemory
 from aiops_copilot.memory.worker import BackgroundRecall, can_fork
@@ -103,3 +104,82 @@ def test_memory_off_starts_no_worker(tmp_path: Path) -> None:
     settings.memory.enabled = False
     with recall(settings, background=True) as memory:
         assert memory is None
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (["analyze", "app.log"], True),
+        (["-q", "analyze", "--json", "app.log"], True),
+        (["analyze", "--no-memory", "app.log"], False),
+        (["analyze", "--help"], False),
+        (["templates", "app.log"], False),
+        (["watch", "app.log"], False),
+        ([], False),
+    ],
+)
+def test_the_entry_point_starts_a_worker_only_for_an_analysis_with_memory(
+    argv: list[str], expected: bool
+) -> None:
+    assert early.wanted(argv) is expected
+
+
+def test_memory_off_in_the_environment_starts_no_early_worker(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("AIOPS_MEMORY__ENABLED", "false")
+    assert not early.wanted(["analyze", "app.log"])
+
+
+def test_a_worker_started_before_the_settings_answers_once_adopted(tmp_path: Path) -> None:
+    early.start_if_useful(["analyze", str(CASE / "logs")])
+    background = BackgroundRecall(settings_for(tmp_path))
+    try:
+        assert early.adopt() is None  # handed over once
+        result = run(background)
+        assert any(i.diagnosis and i.diagnosis.runbooks for i in result.incidents)
+        assert background.remember(result.incidents) == len(result.incidents) > 0
+    finally:
+        background.close()
+    with VectorMemory.open(path=tmp_path / "qdrant") as memory:
+        assert memory.count(Kind.INCIDENTS) == len(result.incidents)
+
+
+def test_an_early_worker_nobody_adopts_leaves_no_trace(tmp_path: Path) -> None:
+    early.start_if_useful(["analyze", "app.log"])
+    adopted = early.adopt()
+    assert adopted is not None
+    process, conn = adopted
+    conn.send(("close", ()))
+    assert conn.poll(60) and conn.recv() == ("ok", None)
+    process.join(10)
+    assert process.exitcode == 0
+    assert not (tmp_path / "qdrant").exists()
+
+
+def _snapshot(folder: Path) -> dict[str, tuple[int, bytes]]:
+    return {
+        str(path.relative_to(folder)): (path.stat().st_mtime_ns, path.read_bytes())
+        for path in sorted(folder.rglob("*"))
+        if path.is_file()
+    }
+
+
+def test_a_worker_never_asked_leaves_an_existing_memory_folder_as_it_was(tmp_path: Path) -> None:
+    """The worker opens an existing folder before the first request (to be ready sooner):
+    that must only read it."""
+    lazy = LazyRecall(settings_for(tmp_path))
+    try:
+        lazy.remember(run(lazy).incidents)
+    finally:
+        lazy.close()
+    before = _snapshot(tmp_path / "qdrant")
+    assert before
+    background = BackgroundRecall(settings_for(tmp_path))
+    conn = background._conn
+    # Wait until the worker has opened memory: a request it answers proves it is past that.
+    conn.send(("close", ()))
+    assert conn.poll(60)
+    conn.recv()
+    background._process.join(10)
+    assert _snapshot(tmp_path / "qdrant") == before

@@ -150,7 +150,9 @@ class Embedder:
                 "embeddings need model2vec: pip install 'aiops-copilot[memory]'"
             ) from exc
         try:
-            model = StaticModel.from_pretrained(self.model_dir.resolve(), force_download=False)
+            model = _open_shipped_layout(StaticModel, self.model_dir.resolve())
+            if model is None:
+                model = StaticModel.from_pretrained(self.model_dir.resolve(), force_download=False)
         except Exception as exc:  # safetensors/tokenizers raise their own, unrelated types
             first_line = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
             raise EmbeddingModelError(
@@ -201,3 +203,36 @@ class Embedder:
 def default_embedder() -> Embedder:
     """The process-wide embedder for the shipped model (loads lazily on first ``embed``)."""
     return Embedder()
+
+
+def _open_shipped_layout(static_model: type[StaticModel], folder: Path) -> StaticModel | None:
+    """The model built from its three files, as ``StaticModel.from_pretrained`` builds it, but
+    without importing model2vec's loader, which pulls in ``huggingface_hub`` for model cards
+    and downloads (about 0.16 s of a one-shot analysis's critical path). ``None`` when the
+    folder is not the plain model2vec layout; the loader then handles it."""
+    weights_file = folder / "model.safetensors"
+    tokenizer_file = folder / "tokenizer.json"
+    config_file = folder / "config.json"
+    if not (weights_file.is_file() and tokenizer_file.is_file() and config_file.is_file()):
+        return None
+    from safetensors import safe_open
+    from tokenizers import Tokenizer
+
+    tensors: dict[str, Any] = {}
+    with safe_open(str(weights_file), framework="numpy") as opened:
+        present = set(opened.keys())
+        for name in ("embeddings", "weights", "mapping"):
+            if name in present:
+                tensors[name] = opened.get_tensor(name)
+    if "embeddings" not in tensors:
+        return None
+    config = _read_json(config_file)
+    return static_model(
+        vectors=tensors["embeddings"],
+        tokenizer=Tokenizer.from_file(str(tokenizer_file)),
+        config=config,
+        normalize=bool(config.get("normalize", False)),
+        weights=tensors.get("weights"),
+        token_mapping=tensors.get("mapping"),
+        max_length=config.get("max_length", 512),
+    )

@@ -72,6 +72,14 @@ class LazyRecall:
                 self._recall = MemoryRecall(self._memory)
         return self._recall
 
+    def prepare(self) -> None:
+        """Open memory now if that changes nothing on disk: a local folder that already
+        exists (a worker does this while the analysis parses). A folder that does not exist
+        yet is created only when an incident needs it; a server is reached only then too."""
+        path = target_of(self._settings).path
+        if path is not None and path.is_dir():
+            self._open()
+
     def similar_incidents(
         self, incident: Incident, k: int, diagnosis: Diagnosis | None = None
     ) -> list[SimilarIncident]:

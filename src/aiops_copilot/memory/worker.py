@@ -8,8 +8,9 @@ the GIL; a forked process uses the second core instead. The worker starts the mo
 ``analyze`` begins, imports Qdrant and loads the model, and then answers the fixers' memory
 look-ups over a pipe. By the time the first incident needs a runbook the imports are done.
 
-Safety: before its first request the worker only imports and reads, so an analysis that finds
-no incident can stop it at once without touching the memory folder. Once a request arrived,
+Safety: before its first request the worker only imports and reads (it opens a memory folder
+that already exists, which reads it), so an analysis that finds no incident can stop it at
+once without touching the memory folder. Once a request arrived,
 closing waits for the worker to finish (``remember`` is a write: nothing may be lost). Any
 failure of the worker ends in one warning and the analysis going on without memory, exactly
 like an unavailable Qdrant. Where ``fork`` is not the platform's way to start processes
@@ -24,13 +25,14 @@ import signal
 import sys
 from collections.abc import Sequence
 from multiprocessing.connection import Connection
+from multiprocessing.process import BaseProcess
 from typing import Any
 
 from loguru import logger
 
 from aiops_copilot.models import Diagnosis, Incident, RunbookPassage, SimilarIncident
 
-__all__ = ["BackgroundRecall", "can_fork"]
+__all__ = ["BackgroundRecall", "can_fork", "start_worker"]
 
 #: Seconds ``close`` waits for a worker that was asked something to finish its writes.
 CLOSE_TIMEOUT = 120.0
@@ -58,14 +60,46 @@ def _prewarm() -> None:
         logger.debug("memory worker: prewarm failed: {}", exc)
 
 
+def start_worker(settings: Any) -> tuple[BaseProcess, Connection]:
+    """Fork a worker; ``None`` settings: it prewarms, then waits for ``("settings", ...)``
+    (:mod:`aiops_copilot.memory.early` starts it before the settings are known)."""
+    context = multiprocessing.get_context("fork")
+    conn, child_conn = context.Pipe()
+    process = context.Process(
+        target=_serve, args=(settings, child_conn), name="aiops-memory", daemon=True
+    )
+    process.start()
+    child_conn.close()
+    return process, conn
+
+
 def _serve(settings: Any, conn: Connection) -> None:
     """The worker's loop: prewarm, then answer ``(operation, args)`` until ``close``."""
     # Ctrl-C belongs to the parent, which decides whether to wait for us.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    early = settings is None
+    if early:  # forked before the CLI set up logging: silent until it says how verbose
+        logger.remove()
+    _prewarm()
     from aiops_copilot.memory.runtime import LazyRecall
 
-    _prewarm()
+    if early:
+        try:
+            operation, args = conn.recv()
+        except (EOFError, OSError):
+            return
+        if operation != "settings":
+            conn.send(("ok", None))  # closed before it was ever used
+            return
+        settings, verbosity = args
+        from aiops_copilot.logs import setup_logging
+
+        setup_logging(verbosity)
     lazy = LazyRecall(settings)
+    try:
+        lazy.prepare()
+    except Exception as exc:  # the first request reports it properly
+        logger.debug("memory worker: prepare failed: {}", exc)
     try:
         while True:
             try:
@@ -89,13 +123,19 @@ class BackgroundRecall:
     a forked worker. Never raises: a dead or failing worker means no memory, said once."""
 
     def __init__(self, settings: Any) -> None:
-        context = multiprocessing.get_context("fork")
-        self._conn, child_conn = context.Pipe()
-        self._process = context.Process(
-            target=_serve, args=(settings, child_conn), name="aiops-memory", daemon=True
-        )
-        self._process.start()
-        child_conn.close()
+        from aiops_copilot.logs import current_verbosity
+        from aiops_copilot.memory.early import adopt
+
+        early = adopt()
+        if early is None:
+            self._process, self._conn = start_worker(settings)
+        else:
+            self._process, self._conn = early
+            try:
+                self._conn.send(("settings", (settings, current_verbosity())))
+            except (OSError, ValueError):  # it died since: start a fresh one
+                self._conn.close()
+                self._process, self._conn = start_worker(settings)
         self._asked = False
         self._broken = False
 
