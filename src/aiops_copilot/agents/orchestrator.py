@@ -15,6 +15,7 @@ from loguru import logger
 
 from aiops_copilot.agents.base import Fixer, FixerContext, MemoryLookup, fixers
 from aiops_copilot.agents.classifier import ClassifierModel, classify
+from aiops_copilot.agents.fixers.engine import recall
 from aiops_copilot.incidents import rank
 from aiops_copilot.knowledge.loader import KnowledgeBase
 from aiops_copilot.knowledge.needles import save as save_needles
@@ -94,6 +95,9 @@ def diagnose_all(
                 f"by {diagnosis.agent}: {diagnosis.severity_reason or 'its evidence'}"
             )
             incident.severity = diagnosis.severity
+    for incident in incidents:
+        if incident.diagnosis is not None:
+            recall(incident, memory, incident.diagnosis)
     ranked_incidents = rank(list(incidents))
     if assistant is not None:
         assistant.refine(ranked_incidents, kb)

@@ -19,7 +19,7 @@ from typing import Any, ClassVar
 
 from loguru import logger
 
-from aiops_copilot.agents.base import FixerContext
+from aiops_copilot.agents.base import FixerContext, MemoryLookup
 from aiops_copilot.agents.fixers.evidence import Doc, Evidence
 from aiops_copilot.agents.fixers.linking import merge_incidents, neighbours
 from aiops_copilot.agents.fixers.prose import (
@@ -78,10 +78,14 @@ MAX_RUNBOOKS = 3
 MAX_SIMILAR = 3
 
 
-def recall(incident: Incident, context: FixerContext, diagnosis: Diagnosis) -> None:
+def recall(incident: Incident, memory: MemoryLookup | None, diagnosis: Diagnosis) -> None:
     """Cite memory: the closest runbook passages and past incidents (the lookup applies its
-    thresholds and never raises; a broken one is logged and ignored)."""
-    memory = context.memory
+    thresholds and never raises; a broken one is logged and ignored).
+
+    The orchestrator calls it once per incident, after every incident is diagnosed, not each
+    fixer: the query rests on the final diagnosis's title and root cause (a second opinion
+    changes neither), and a memory that is still getting ready in a worker process is then
+    waited for once, after the diagnoses, instead of in the middle of them."""
     if memory is None:
         return
     try:
@@ -322,7 +326,6 @@ class SpecialistFixer:
             severity=severity,
             severity_reason=severity_reason,
         )
-        recall(incident, context, diagnosis)
         return diagnosis
 
     def _fallback(self, incident: Incident, context: FixerContext) -> Diagnosis:
