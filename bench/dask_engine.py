@@ -112,8 +112,13 @@ def main() -> int:
             f"({', '.join(CASES)}), each repeated to about {per_case:,} lines. The default "
             "engine, then `--engine dask --workers 1` and `--workers 2` (a local cluster, 64 "
             "MiB partitions), taking turns; wall time of the whole command, start-up and the "
-            f"cluster's start included; the fastest of {max(1, args.repeat)} runs per engine. "
-            f"This machine has {os.cpu_count()} CPUs and was shared: the 1-minute load average "
+            "cluster's start included; "
+            + (
+                f"the fastest of {args.repeat} runs per engine. "
+                if args.repeat > 1
+                else "one run per engine. "
+            )
+            + f"This machine has {os.cpu_count()} CPUs and was shared: the 1-minute load average "
             f"was {min(loads):.1f}–{max(loads):.1f} when the runs started. Store and memory "
             "are off: they cost the same with either engine. Command: `python "
             "bench/dask_engine.py --write docs/benchmarks.md`.",
