@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
+from user_env import isolated_env
 
 
 @dataclass(frozen=True)
@@ -28,17 +29,7 @@ def run_cli(tmp_path: Path):  # type: ignore[no-untyped-def]
         env: dict[str, str] | None = None,
         timeout: float = 120,
     ) -> CliResult:
-        full_env = {k: v for k, v in os.environ.items() if not k.startswith("AIOPS_")}
-        full_env.update(
-            {
-                "HOME": str(tmp_path),
-                "XDG_CONFIG_HOME": str(tmp_path / ".config"),
-                "XDG_DATA_HOME": str(tmp_path / ".local" / "share"),
-                "COLUMNS": "200",
-                "NO_COLOR": "1",
-            }
-        )
-        full_env.update(env or {})
+        full_env = isolated_env(tmp_path, **(env or {}))
         proc = subprocess.run(
             [sys.executable, "-m", "aiops_copilot", *args],
             input=stdin if stdin is not None else b"",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 import signal
 import socket
@@ -19,21 +18,13 @@ from sqlalchemy import func, select
 from aiops_copilot.store.schema import Run
 from aiops_copilot.store.sql import Store
 from api.api_server import eval_lines
+from user_env import isolated_env
 
 TOKEN = "cli-test-token"
 
 
 def _env(folder: Path, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AIOPS_")}
-    env.update(
-        HOME=str(folder),
-        XDG_CONFIG_HOME=str(folder / ".config"),
-        XDG_DATA_HOME=str(folder / ".local" / "share"),
-        NO_COLOR="1",
-        AIOPS_MEMORY__ENABLED="false",
-    )
-    env.update(extra)
-    return env
+    return isolated_env(folder, AIOPS_MEMORY__ENABLED="false", **extra)
 
 
 def _run(folder: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from user_env import isolated_env
+
 EVALS = Path(__file__).resolve().parents[1] / "evals"
 #: Real failures, analysed in two runs: the MySQL one, analysed last, finds the PostgreSQL one
 #: as a similar past incident.
@@ -23,22 +25,6 @@ RUNS = (
     ),
     ("database/mariadb-too-many-connections-leaking-consumer",),
 )
-
-
-def isolated_env(home: Path) -> dict[str, str]:
-    """The environment a user's shell would give, with HOME and XDG folders in ``home`` and
-    no AIOPS_* settings leaking in from the machine."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AIOPS_")}
-    env.update(
-        {
-            "HOME": str(home),
-            "XDG_CONFIG_HOME": str(home / ".config"),
-            "XDG_DATA_HOME": str(home / ".local" / "share"),
-            "NO_COLOR": "1",
-            "COLUMNS": "200",
-        }
-    )
-    return env
 
 
 @pytest.fixture(scope="session")

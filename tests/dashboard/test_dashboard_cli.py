@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from dashboard.conftest import isolated_env
+from user_env import isolated_env
 
 pytest.importorskip("streamlit", reason="the dashboard extra (streamlit) is not installed")
 

@@ -4,7 +4,6 @@ with incidents landing in the SQLite store that ``aiops incidents list`` reads."
 from __future__ import annotations
 
 import json
-import os
 import signal
 import socket
 import subprocess
@@ -16,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from aiops_copilot.store.sql import Store
+from user_env import isolated_env
 
 from .conftest import pg_lines
 
@@ -23,15 +23,7 @@ CASE = Path(__file__).parents[1] / "evals" / "database" / "postgres-connection-l
 
 
 def _env(home: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AIOPS_")}
-    env.update(
-        HOME=str(home),
-        XDG_CONFIG_HOME=str(home / ".config"),
-        XDG_DATA_HOME=str(home / ".local" / "share"),
-        COLUMNS="200",
-        NO_COLOR="1",
-    )
-    return env
+    return isolated_env(home)
 
 
 class Watch:

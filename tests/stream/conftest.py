@@ -25,6 +25,8 @@ from typing import Any
 
 import pytest
 
+from user_env import isolated_env
+
 REDIS = os.environ.get("AIOPS_TEST_REDIS", "127.0.0.1:6379")
 NATS = os.environ.get("AIOPS_TEST_NATS", "127.0.0.1:4222")
 PG_SERVER = os.environ.get(
@@ -221,15 +223,7 @@ def pg_url() -> Iterator[str]:
 
 
 def cli_env(home: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AIOPS_")}
-    env.update(
-        HOME=str(home),
-        XDG_CONFIG_HOME=str(home / ".config"),
-        XDG_DATA_HOME=str(home / ".local" / "share"),
-        COLUMNS="200",
-        NO_COLOR="1",
-    )
-    return env
+    return isolated_env(home)
 
 
 class Consume:
