@@ -22,6 +22,7 @@ from rich.markup import escape
 from aiops_copilot import __version__
 from aiops_copilot.agents.crew.factory import engine_for
 from aiops_copilot.api.cli import serve as serve_command
+from aiops_copilot.cli_options import KbPathsOpt, LogFormatOpt, NoMemoryOpt
 from aiops_copilot.config import ConfigError, LoadedConfig, effective_items, load_config
 from aiops_copilot.dashboard.cli import dashboard as dashboard_command
 from aiops_copilot.knowledge.cli import kb_app
@@ -195,10 +196,6 @@ PathsArg = Annotated[
         help="Files, folders, globs or - for stdin (default: stdin).", show_default=False
     ),
 ]
-LogFormatOpt = Annotated[
-    str | None,
-    typer.Option("--log-format", help="Force the log format instead of detecting it."),
-]
 ContentOnlyOpt = Annotated[
     bool, typer.Option("--content-only", help="Each line is the message itself (no header).")
 ]
@@ -245,10 +242,7 @@ def analyze(
     content_only: ContentOnlyOpt = False,
     top: Annotated[int, typer.Option("--top", help="Templates listed in the summary.")] = 10,
     state: StateOpt = None,
-    kb_paths: Annotated[
-        list[Path] | None,
-        typer.Option("--kb", help="Extra knowledge-base folder or YAML file (repeatable)."),
-    ] = None,
+    kb_paths: KbPathsOpt = None,
     db: Annotated[
         str | None,
         typer.Option(
@@ -261,12 +255,7 @@ def analyze(
     no_store: Annotated[
         bool, typer.Option("--no-store", help="Do not store the run (no history either).")
     ] = False,
-    no_memory: Annotated[
-        bool,
-        typer.Option(
-            "--no-memory", help="Neither cite runbooks and past incidents nor remember this run."
-        ),
-    ] = False,
+    no_memory: NoMemoryOpt = False,
     notify: Annotated[
         bool,
         typer.Option("--notify", help="Send new and reopened incidents to the notify targets."),

@@ -21,6 +21,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from loguru import logger
 
+from aiops_copilot.cli_options import ExitAfterIdleOpt, KbPathsOpt, LogFormatOpt, NoMemoryOpt
+
 if TYPE_CHECKING:  # imported when the command runs: every other command starts faster
     from aiops_copilot.config import LoadedConfig, Settings
     from aiops_copilot.live.follow import Follower, FollowOptions
@@ -79,13 +81,8 @@ def watch(
     no_state: Annotated[
         bool, typer.Option("--no-state", help="Neither resume from nor save positions.")
     ] = False,
-    log_format: Annotated[
-        str | None, typer.Option("--log-format", help="Force the log format.")
-    ] = None,
-    kb_paths: Annotated[
-        list[Path] | None,
-        typer.Option("--kb", help="Extra knowledge-base folder or YAML file (repeatable)."),
-    ] = None,
+    log_format: LogFormatOpt = None,
+    kb_paths: KbPathsOpt = None,
     db: Annotated[
         str | None,
         typer.Option(
@@ -95,21 +92,11 @@ def watch(
         ),
     ] = None,
     no_store: Annotated[bool, typer.Option("--no-store", help="Do not store anything.")] = False,
-    no_memory: Annotated[
-        bool, typer.Option("--no-memory", help="No runbooks or past incidents; remember nothing.")
-    ] = False,
+    no_memory: NoMemoryOpt = False,
     poll: Annotated[
         float, typer.Option("--poll", min=0.01, help="Seconds between looks at the files.")
     ] = 0.25,
-    exit_after_idle: Annotated[
-        float | None,
-        typer.Option(
-            "--exit-after-idle",
-            min=0.0,
-            help="Stop once no input arrived for this many seconds (scripts, tests).",
-            show_default=False,
-        ),
-    ] = None,
+    exit_after_idle: ExitAfterIdleOpt = None,
     max_windows: Annotated[
         int | None,
         typer.Option(

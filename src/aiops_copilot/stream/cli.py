@@ -24,6 +24,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from loguru import logger
 
+from aiops_copilot.cli_options import ExitAfterIdleOpt, KbPathsOpt, LogFormatOpt, NoMemoryOpt
+
 if TYPE_CHECKING:  # imported when the command runs: every other command starts faster
     from aiops_copilot.config import LoadedConfig
     from aiops_copilot.live.pipeline import LivePipeline
@@ -78,13 +80,8 @@ def consume(
         float,
         typer.Option("--poll", min=0.05, max=30.0, help="Longest wait for messages per fetch."),
     ] = 1.0,
-    log_format: Annotated[
-        str | None, typer.Option("--log-format", help="Force the log format.")
-    ] = None,
-    kb_paths: Annotated[
-        list[Path] | None,
-        typer.Option("--kb", help="Extra knowledge-base folder or YAML file (repeatable)."),
-    ] = None,
+    log_format: LogFormatOpt = None,
+    kb_paths: KbPathsOpt = None,
     db: Annotated[
         str | None,
         typer.Option(
@@ -94,18 +91,8 @@ def consume(
             show_default=False,
         ),
     ] = None,
-    no_memory: Annotated[
-        bool, typer.Option("--no-memory", help="No runbooks or past incidents; remember nothing.")
-    ] = False,
-    exit_after_idle: Annotated[
-        float | None,
-        typer.Option(
-            "--exit-after-idle",
-            min=0.0,
-            help="Stop once no message arrived for this many seconds (scripts, tests).",
-            show_default=False,
-        ),
-    ] = None,
+    no_memory: NoMemoryOpt = False,
+    exit_after_idle: ExitAfterIdleOpt = None,
     max_messages: Annotated[
         int | None,
         typer.Option(
