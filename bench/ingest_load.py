@@ -3,9 +3,10 @@
 The server runs as its own process (``aiops serve --port 0 --no-memory`` on loopback, a
 throwaway SQLite store, a token), the clients are threads here, each pushing batches of raw
 Loghub-2k lines (16 systems, one source per system, formats detected as for files) in one of
-the shipper protocols: ``logs`` (text/plain), ``loki`` (JSON, gzip), ``bulk`` (Elasticsearch,
-one document per line) or ``otlp`` (OTLP/HTTP JSON). A client that gets 429 waits and sends
-the same batch again, as a shipper does.
+the shipper protocols: ``logs`` (text/plain), ``loki`` (JSON, gzip), ``loki-protobuf``
+(snappy protobuf, as Promtail sends it), ``bulk`` (Elasticsearch, one document per line),
+``otlp`` (OTLP/HTTP JSON) or ``otlp-protobuf`` (the Collector's default). A client that
+gets 429 waits and sends the same batch again, as a shipper does.
 
 Then the server is asked to flush, and nothing may be lost: the records the endpoints said
 they accepted must equal the records the metrics counted in, the records the worker handed
@@ -16,7 +17,7 @@ pushes are refused with 429 and retried; the clients retry after 50 ms rather th
 advised seconds, to keep the run short). ``--write docs/benchmarks.md`` records the figures.
 
 ``python bench/ingest_load.py [--lines 200000] [--clients 4] [--batch 1000]
-[--protocol logs|loki|bulk|otlp|all] [--write docs/benchmarks.md]``
+[--protocol logs|loki|loki-protobuf|bulk|otlp|otlp-protobuf|all] [--write docs/benchmarks.md]``
 """
 
 from __future__ import annotations
@@ -40,9 +41,20 @@ from typing import Any
 
 import httpx
 
+# The Loki protobuf body is built by the tests' encoder (Loki's messages on protobuf).
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+
 DATA = Path(__file__).resolve().parents[1] / "tests" / "data" / "loghub2k"
 TOKEN = "bench-ingest-token"
-PROTOCOLS = ("logs", "loki", "bulk", "otlp")
+PROTOCOLS = ("logs", "loki", "loki-protobuf", "bulk", "otlp", "otlp-protobuf")
+ENDPOINTS = {
+    "logs": "logs",
+    "loki": "loki",
+    "loki-protobuf": "loki",
+    "bulk": "elasticsearch",
+    "otlp": "otlp",
+    "otlp-protobuf": "otlp",
+}
 RETRY_SECONDS = 0.05
 
 
@@ -149,7 +161,37 @@ def request_for(protocol: str, system: str, lines: list[str]) -> dict[str, Any]:
             ]
         }
         return {"url": "/v1/otlp/logs", "json": body}
+    if protocol == "loki-protobuf":
+        from api.loki_proto_messages import promtail_body
+
+        now = time.time_ns()
+        labels = {"job": system.lower(), "filename": f"/var/log/{system}.log"}
+        entries = [(now + n, line, {}) for n, line in enumerate(lines)]
+        return {
+            "url": "/loki/api/v1/push",
+            "content": promtail_body([(labels, entries)]),
+            "headers": {"Content-Type": "application/x-protobuf"},
+        }
+    if protocol == "otlp-protobuf":
+        return {
+            "url": "/v1/logs",  # the OTLP/HTTP exporter's default path
+            "content": _otlp_protobuf(system, lines),
+            "headers": {"Content-Type": "application/x-protobuf"},
+        }
     raise ValueError(f"unknown protocol {protocol!r}")
+
+
+def _otlp_protobuf(system: str, lines: list[str]) -> bytes:
+    from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
+    from opentelemetry.proto.common.v1.common_pb2 import AnyValue
+
+    request = ExportLogsServiceRequest()
+    resource = request.resource_logs.add()
+    resource.resource.attributes.add(key="service.name", value=AnyValue(string_value=system))
+    scope = resource.scope_logs.add()
+    for line in lines:
+        scope.log_records.add(body=AnyValue(string_value=line))
+    return bytes(request.SerializeToString())
 
 
 # -- pushing and checking --------------------------------------------------------------------
@@ -213,7 +255,7 @@ def check(url: str, token: str | None, pushed: Pushed, protocol: str, db: Path |
         if flushed.status_code != 200:
             raise SystemExit(f"ingest_load: flush failed: {flushed.text}")
         text = session.get("/metrics").text
-    endpoint = {"logs": "logs", "loki": "loki", "bulk": "elasticsearch", "otlp": "otlp"}[protocol]
+    endpoint = ENDPOINTS[protocol]
     ingested = metric(text, "aiops_ingest_records_total", endpoint=endpoint)
     accepted = pushed.accepted if protocol == "logs" else int(ingested)
     return Checked(

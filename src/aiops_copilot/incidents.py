@@ -19,7 +19,7 @@ import hashlib
 import re
 from bisect import bisect_left
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import PurePath
@@ -270,28 +270,45 @@ def rank(incidents: list[Incident]) -> list[Incident]:
     )
 
 
-def _merge_same_signature(groups: list[_Group], window: timedelta) -> list[_Group]:
+def _merge_into_earlier(
+    groups: list[_Group],
+    joins: Callable[[_Group, _Group], bool],
+    reason: Callable[[_Group, _Group], str],
+) -> list[_Group]:
+    """Each group joins the first earlier kept group it ``joins`` (kept, group), else is kept.
+
+    One loop for every "these belong together" rule, so the rules differ only in their test and
+    their sentence. A frozen group (split by a person) neither absorbs nor joins. ``reason`` is
+    asked *before* the findings move: what the two groups share (an address, say) must be read
+    while they are still two.
+    """
     kept: list[_Group] = []
     for group in groups:
-        target = next(
-            (
-                k
-                for k in kept
-                if not (k.frozen or group.frozen)
-                and group.key.startswith("sig:")
-                and k.key == group.key
-                and _overlap(k, group, window)
-            ),
-            None,
+        target = (
+            None
+            if group.frozen
+            else next((k for k in kept if not k.frozen and joins(k, group)), None)
         )
         if target is None:
             kept.append(group)
             continue
+        sentence = reason(target, group)
         target.findings += group.findings
-        target.reasons.append(
-            f"the same signature on {group.service} within {_minutes(window)} of {target.service}"
-        )
+        target.reasons.append(sentence)
     return kept
+
+
+def _merge_same_signature(groups: list[_Group], window: timedelta) -> list[_Group]:
+    """One known signature on several services at the same time is one problem."""
+    return _merge_into_earlier(
+        groups,
+        lambda k, group: (
+            group.key.startswith("sig:") and k.key == group.key and _overlap(k, group, window)
+        ),
+        lambda target, group: (
+            f"the same signature on {group.service} within {_minutes(window)} of {target.service}"
+        ),
+    )
 
 
 def _same_band(a: Severity, b: Severity) -> bool:
@@ -304,42 +321,32 @@ def _merge_related_known(groups: list[_Group], window: timedelta) -> list[_Group
     """Several known signatures of one domain from one service at the same time are one
     problem seen from several angles (sshd's "Failed password", "Invalid user" and PAM's
     "authentication failure" during one brute force)."""
-    kept: list[_Group] = []
-    for group in groups:
-        target = next(
-            (
-                k
-                for k in kept
-                if not (k.frozen or group.frozen)
-                and k.domain is not None
-                and k.domain == group.domain
-                and (
-                    # the same attacker or peer in two logs belongs together whatever the
-                    # severity; otherwise an advisory never rides along with a failure
-                    bool(k.addresses & group.addresses)
-                    or (
-                        _same_band(k.severity, group.severity)
-                        and (k.service == group.service or bool(k.sources & group.sources))
-                    )
+
+    def joins(k: _Group, group: _Group) -> bool:
+        return (
+            k.domain is not None
+            and k.domain == group.domain
+            and (
+                # the same attacker or peer in two logs belongs together whatever the
+                # severity; otherwise an advisory never rides along with a failure
+                bool(k.addresses & group.addresses)
+                or (
+                    _same_band(k.severity, group.severity)
+                    and (k.service == group.service or bool(k.sources & group.sources))
                 )
-                and _overlap(k, group, window)
-            ),
-            None,
+            )
+            and _overlap(k, group, window)
         )
-        if target is None:
-            kept.append(group)
-            continue
-        target.findings += group.findings
-        target.reasons.append(
+
+    def reason(target: _Group, group: _Group) -> str:
+        shared = target.addresses & group.addresses
+        return (
             f"related {group.domain.value if group.domain else ''} signature "
             f"{', '.join(group.entry_ids)} from {group.service} in the same window"
-            + (
-                f", naming the same address {sorted(target.addresses & group.addresses)[0][3:]}"
-                if target.addresses & group.addresses
-                else ""
-            )
+            + (f", naming the same address {sorted(shared)[0][3:]}" if shared else "")
         )
-    return kept
+
+    return _merge_into_earlier(groups, joins, reason)
 
 
 def _absorb_symptoms(groups: list[_Group], window: timedelta) -> list[_Group]:
@@ -384,32 +391,20 @@ def _absorb_symptoms(groups: list[_Group], window: timedelta) -> list[_Group]:
 
 def _merge_unknown_neighbours(groups: list[_Group], window: timedelta) -> list[_Group]:
     """Errors with no known signature in one file close in time are one problem."""
-    kept: list[_Group] = []
-    for group in groups:
-        if group.entry_ids or group.frozen:
-            kept.append(group)
-            continue
-        target = next(
-            (
-                k
-                for k in kept
-                if not k.frozen
-                and not k.entry_ids
-                and k.sources & group.sources
-                and k.service == group.service
-                and _overlap(k, group, window)
-            ),
-            None,
-        )
-        if target is None:
-            kept.append(group)
-            continue
-        target.findings += group.findings
-        target.reasons.append(
+    return _merge_into_earlier(
+        groups,
+        lambda k, group: (
+            not group.entry_ids
+            and not k.entry_ids
+            and bool(k.sources & group.sources)
+            and k.service == group.service
+            and _overlap(k, group, window)
+        ),
+        lambda _target, group: (
             f"{shorten(group.findings[0].stats.template)!r} happened in the same file within "
             f"{_minutes(window)}"
-        )
-    return kept
+        ),
+    )
 
 
 def _merge_taught(groups: list[_Group], learned: LearnedRules) -> list[_Group]:

@@ -112,8 +112,9 @@ def test_a_bad_document_fails_only_its_item(small_api: RunningApi) -> None:
     assert statuses == [201, 400]
 
 
-@pytest.mark.parametrize("path", ["/loki/api/v1/push", "/v1/otlp/logs"])
+@pytest.mark.parametrize("path", ["/_bulk", "/foo/_bulk"])
 def test_protobuf_is_415_with_a_hint(small_api: RunningApi, path: str) -> None:
+    """Protobuf means Loki or OTLP (tests/api/test_api_protobuf.py); elsewhere it is refused."""
     with small_api.client() as client:
         response = client.post(
             path, content=b"\x0a\x00", headers={"Content-Type": "application/x-protobuf"}

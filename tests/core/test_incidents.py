@@ -277,6 +277,28 @@ def test_related_signatures_of_one_domain_merge() -> None:
     )
 
 
+def test_related_signatures_claim_a_shared_address_only_when_there_is_one() -> None:
+    """Merged for their service and band, two attackers' lines do not 'name the same
+    address': the sentence compares the groups before they are one."""
+    lines = _errors(
+        "Failed password for root from 203.0.113.7 port 4022 ssh2",
+        5,
+        level=Level.UNKNOWN,
+        service="sshd",
+    )
+    lines += _errors(
+        "Invalid user admin from 198.51.100.9 port 4100",
+        5,
+        start=0.5,
+        level=Level.UNKNOWN,
+        service="sshd",
+    )
+    (found,) = _group(lines)
+    assert set(found.entry_ids) == {"t-failed-password", "t-invalid-user"}
+    (why,) = [w for w in found.grouped_because if "related security signature" in w]
+    assert "same address" not in why
+
+
 def test_related_signatures_in_different_severity_bands_stay_apart() -> None:
     lines = _errors(
         "Failed password for root from 203.0.113.7 port 4022 ssh2",

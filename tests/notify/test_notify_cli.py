@@ -13,6 +13,7 @@ from notify.notify_helpers import Receiver, free_port, serve
 # The root conftest's run_cli (its CliResult is not imported: several folders have a conftest).
 RunCli = Callable[..., Any]
 POSTGRES_LOG = Path(__file__).parents[2] / "examples" / "postgres" / "postgresql-15-main.log"
+APP_LOG = Path(__file__).parents[2] / "examples" / "app" / "checkout.log"
 
 
 def test_notify_test_with_a_url(run_cli: RunCli, receiver: Receiver) -> None:
@@ -116,3 +117,65 @@ def test_config_show_hides_webhook_tokens(run_cli: RunCli) -> None:
         assert result.code == 0, result.stderr
         assert "notify.slack_url" in result.stdout
         assert "TOKEN123" not in result.stdout
+
+
+def test_resolving_an_incident_tells_the_targets_that_were_paged(
+    run_cli: RunCli, receiver: Receiver
+) -> None:
+    """``aiops incidents resolve`` ends the Alertmanager alert (same labels, endsAt now) and
+    tells the chat what fixed it; only targets that were told hear of it, and only once."""
+    targets = [
+        {"name": "chat", "kind": "slack", "url": receiver.url("/slack")},
+        {"name": "am", "kind": "alertmanager", "url": receiver.url("/")},
+    ]
+    env = {"AIOPS_NOTIFY__TARGETS": json.dumps(targets)}
+    analysed = run_cli(
+        "analyze", "--notify", "--no-memory", "--format", "json", str(POSTGRES_LOG), env=env
+    )
+    assert analysed.code == 1, analysed.stderr
+    incident = json.loads(analysed.stdout)["incidents"][0]
+    paged = receiver.wait_for(2)
+    firing = next(r.body[0] for r in paged if r.path == "/api/v2/alerts")
+
+    note = "raised max_connections to 200 and fixed the pool leak in checkout"
+    resolved = run_cli("incidents", "resolve", incident["id"][:8], "--note", note, env=env)
+    assert resolved.code == 0, resolved.stderr
+    assert "told 2 notify target(s) it is resolved" in resolved.stdout
+    later = receiver.wait_for(4)[2:]
+    alert = next(r.body[0] for r in later if r.path == "/api/v2/alerts")
+    assert alert["labels"] == firing["labels"]  # Alertmanager's identity of the alert
+    assert alert["annotations"]["resolution"] == note
+    assert alert["endsAt"] < firing["endsAt"]  # ends now, not after the hold
+    chat = next(r.body for r in later if r.path == "/slack")
+    assert chat["text"].startswith("[HIGH] Resolved: PostgreSQL")
+    assert f"Fixed: {note}" in chat["text"]
+
+    again = run_cli("incidents", "resolve", incident["id"], "--note", note, env=env)
+    assert again.code == 0 and "told" not in again.stdout  # nobody is waiting to hear it
+    assert len(receiver.requests) == 4
+
+
+def test_resolving_with_no_notify_or_without_a_page_sends_nothing(
+    run_cli: RunCli, receiver: Receiver
+) -> None:
+    env = {"AIOPS_NOTIFY__WEBHOOK_URL": receiver.url("/hook")}
+    args = ("analyze", "--notify", "--no-memory", "--format", "json", str(POSTGRES_LOG))
+    incident = json.loads(run_cli(*args, env=env).stdout)["incidents"][0]
+    receiver.wait_for(1)
+    skipped = run_cli(
+        "incidents", "resolve", incident["id"], "--note", "restarted", "--no-notify", env=env
+    )
+    assert skipped.code == 0, skipped.stderr
+    assert "told" not in skipped.stdout
+    told = run_cli("incidents", "resolve", incident["id"], "--note", "restarted", env=env)
+    assert "told 1 notify target(s) it is resolved" in told.stdout, told.stderr
+    (_, request) = receiver.wait_for(2)
+    assert request.body["change"] == "resolved"
+    assert request.body["incident"]["id"] == incident["id"]
+    assert request.body["incident"]["history"]["last_resolution_note"] == "restarted"
+
+    unpaged = run_cli("analyze", "--no-memory", "--format", "json", str(APP_LOG), env=env)
+    other = json.loads(unpaged.stdout)["incidents"][0]
+    quiet = run_cli("incidents", "resolve", other["id"], "--note", "fixed", env=env)
+    assert quiet.code == 0 and "told" not in quiet.stdout  # it never paged anyone
+    assert len(receiver.requests) == 2

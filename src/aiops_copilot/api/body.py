@@ -83,13 +83,11 @@ def inflate(data: bytes, encoding: str | None, limit: int, *, what: str = "body"
     elif name == "deflate":
         wbits = zlib.MAX_WBITS  # zlib-wrapped, as HTTP says; raw deflate retried below
     elif name == "snappy":
-        raise ApiError(
-            415,
-            "snappy/protobuf bodies are not supported: send JSON (Content-Type: "
-            "application/json), optionally with Content-Encoding: gzip",
-        )
+        return snappy_raw(data, limit, what=what)
     else:
-        raise ApiError(415, f"unsupported Content-Encoding {encoding!r}; use gzip or none")
+        raise ApiError(
+            415, f"unsupported Content-Encoding {encoding!r}; use gzip, deflate, snappy or none"
+        )
     try:
         return _inflate(data, wbits, limit)
     except zlib.error:
@@ -99,6 +97,29 @@ def inflate(data: bytes, encoding: str | None, limit: int, *, what: str = "body"
             except zlib.error:
                 pass
         raise ApiError(400, f"{what} is not valid {name} data") from None
+
+
+def snappy_raw(data: bytes, limit: int, *, what: str = "body") -> bytes:
+    """Undo snappy's block format (Loki's and Prometheus's), never more than ``limit`` bytes:
+    the block starts with its uncompressed length, checked before anything is allocated."""
+    try:
+        import cramjam
+    except ImportError:  # pragma: no cover - cramjam comes with the serve extra
+        raise ApiError(
+            415, "snappy needs the cramjam package: pip install 'aiops-copilot[serve]'"
+        ) from None
+    from aiops_copilot.api.decode.protowire import WireError, read_varint
+
+    try:
+        size, _ = read_varint(data, 0)
+    except WireError:
+        raise ApiError(400, f"{what} is not valid snappy data") from None
+    if size > limit:
+        raise BodyTooLarge(limit)
+    try:
+        return bytes(cramjam.snappy.decompress_raw(data))
+    except Exception:  # cramjam.DecompressionError: corrupt or truncated
+        raise ApiError(400, f"{what} is not valid snappy data") from None
 
 
 def _inflate(data: bytes, wbits: int, limit: int) -> bytes:

@@ -333,12 +333,25 @@ def mark_wrong(store: Store, key: str, domain: str | None = None, note: str = ""
 
 def resolve(store: Store, key: str, note: str, where: str | None) -> str:
     """``aiops incidents resolve ID --note N``: the store, then vector memory (best effort),
-    so similar incidents found later cite how this one was fixed."""
+    so similar incidents found later cite how this one was fixed, then the notify targets
+    that were paged about it."""
     if not note.strip():
         raise StoreError("say what fixed it: the note is shown when it recurs")
     item = store.resolve(key, note.strip())
     remembered = remember_resolution(where, item.fingerprint, note.strip())
-    return f"{item.id} resolved: {note.strip()}" + ("" if remembered else " (memory not updated)")
+    said = f"{item.id} resolved: {note.strip()}" + ("" if remembered else " (memory not updated)")
+    notified = notify_resolution(where, item.id)
+    return f"{said}; {notified}" if notified else said
+
+
+def notify_resolution(where: str | None, incident_id: str) -> str | None:
+    """The CLI's own hook (``store.cli.notify_resolution``); a line when it could not run."""
+    from aiops_copilot.store.cli import notify_resolution as notify
+
+    try:
+        return notify(where, incident_id)
+    except (Exception, SystemExit):  # typer.Exit on a broken config or store
+        return "notify targets not told"
 
 
 def remember_resolution(where: str | None, fingerprint: str, note: str) -> bool:

@@ -10,23 +10,19 @@ or overloaded machine at a glance. The tallies are kept even when nothing is dra
 
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass
-from types import TracebackType
-from typing import TextIO
+from typing import Unpack
 
-from rich.console import Console
 from rich.progress import (
-    BarColumn,
     MofNCompleteColumn,
-    Progress,
-    SpinnerColumn,
+    ProgressColumn,
     TaskID,
     TextColumn,
     TimeElapsedColumn,
 )
 
 from aiops_copilot.distributed.task import PartitionResult
+from aiops_copilot.ingest.progress import DisplayOptions, TerminalProgress
 
 __all__ = ["ClusterProgress", "WorkerTally"]
 
@@ -45,68 +41,28 @@ class WorkerTally:
         return self.lines / self.seconds if self.seconds > 0 else 0.0
 
 
-def _is_terminal(stream: TextIO) -> bool:
-    try:
-        return stream.isatty()
-    except (AttributeError, ValueError, OSError):
-        return False
-
-
 def _short(address: str) -> str:
     return address.removeprefix("tcp://").removeprefix("tls://")
 
 
-class ClusterProgress:
+class ClusterProgress(TerminalProgress):
     """Context manager told the number of partitions (:meth:`begin`), then fed one
     :class:`PartitionResult` at a time (:meth:`add`).
 
-    ``enabled=None`` means "if the stream is a terminal"; ``quiet`` always wins; ``True``
-    forces drawing on any stream (tests).
+    ``enabled``, ``quiet`` and ``stream`` as for
+    :class:`~aiops_copilot.ingest.progress.TerminalProgress`.
     """
 
-    def __init__(
-        self,
-        *,
-        enabled: bool | None = None,
-        quiet: bool = False,
-        stream: TextIO | None = None,
-    ) -> None:
-        target = stream if stream is not None else sys.stderr
-        if quiet:
-            enabled = False
-        elif enabled is None:
-            enabled = _is_terminal(target)
-        self.enabled = enabled
+    def __init__(self, **options: Unpack[DisplayOptions]) -> None:
+        super().__init__(**options)
         self.partitions = 0
         self.workers: dict[str, WorkerTally] = {}
         self.lines = 0
-        self._stream = stream
-        self._forced = enabled and not _is_terminal(target)
-        self._progress: Progress | None = None
         self._total: TaskID | None = None
         self._rows: dict[str, TaskID] = {}
 
-    def __enter__(self) -> ClusterProgress:
-        if self.enabled:
-            force = self._forced or None
-            console = (
-                Console(stderr=True, force_terminal=force)
-                if self._stream is None
-                else Console(file=self._stream, force_terminal=force)
-            )
-            self._progress = Progress(
-                SpinnerColumn(),
-                TextColumn("{task.description}", style="cyan"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                TextColumn("{task.fields[detail]}"),
-                TimeElapsedColumn(),
-                console=console,
-                transient=True,
-                redirect_stdout=False,
-            )
-            self._progress.start()
-        return self
+    def _columns(self) -> tuple[ProgressColumn, ...]:
+        return (MofNCompleteColumn(), TextColumn("{task.fields[detail]}"), TimeElapsedColumn())
 
     def begin(self, partitions: int) -> None:
         """The run was planned: show a bar over its ``partitions``."""
@@ -115,19 +71,6 @@ class ClusterProgress:
             self._total = self._progress.add_task(
                 "dask: partitions", total=partitions, detail="starting"
             )
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
-
-    def close(self) -> None:
-        if self._progress is not None:
-            self._progress.stop()
-            self._progress = None
 
     def add(self, result: PartitionResult) -> None:
         """Count a finished partition for its worker, and redraw."""

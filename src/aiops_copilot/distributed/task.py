@@ -30,7 +30,14 @@ from loguru import logger
 from aiops_copilot.detect.stats import PartialStats, StatsCollector
 from aiops_copilot.ingest.detect import detect_format
 from aiops_copilot.ingest.multiline import fold_records
-from aiops_copilot.ingest.reader import IngestRun, ReadOptions, SourceReport, iter_records
+from aiops_copilot.ingest.reader import (
+    IngestRun,
+    ReadOptions,
+    SourceReport,
+    content_records,
+    counted,
+    iter_records,
+)
 from aiops_copilot.ingest.reading import ReadStats, read_lines
 from aiops_copilot.ingest.sources import Source
 from aiops_copilot.models import LogRecord
@@ -158,7 +165,7 @@ def _records(
     lines = read_lines(
         source, report.stats, max_line_bytes=options.max_line_bytes, span=partition.span
     )
-    return (lambda: report), _counted(report, _fold(partition, options, lines))
+    return (lambda: report), counted(report, _fold(partition, options, lines))
 
 
 def _fold(
@@ -166,15 +173,7 @@ def _fold(
 ) -> Iterator[LogRecord]:
     source = partition.source
     if options.content_only:
-        for number, text in lines:
-            yield LogRecord(
-                message=text,
-                source=source.name,
-                line_no=number,
-                end_line=number,
-                raw=text,
-                format="content",
-            )
+        yield from content_records(lines, source.name)
         return
     # The parser is fitted on the source's head, as the driver's detection was, so a part in
     # the middle parses exactly as the same lines would in a single-process run.
@@ -194,12 +193,6 @@ def head_sample(source: Source, options: ReadOptions) -> list[str]:
         close = getattr(lines, "close", None)  # a generator: close the file now
         if close is not None:
             close()
-
-
-def _counted(report: SourceReport, records: Iterator[LogRecord]) -> Iterator[LogRecord]:
-    for record in records:
-        report.records += 1
-        yield record
 
 
 def _worker_address() -> str:

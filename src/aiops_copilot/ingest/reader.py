@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import itertools
 import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
@@ -91,30 +91,48 @@ def _source_records(
     lines = read_lines(source, report.stats, max_line_bytes=options.max_line_bytes, stdin=stdin)
     if on_bytes is not None:
         lines = _counting(lines, source, report.stats, on_bytes)
+    return counted(report, _parsed(source, report, options, lines))
+
+
+def _parsed(
+    source: Source, report: SourceReport, options: ReadOptions, lines: Iterator[tuple[int, str]]
+) -> Iterator[LogRecord]:
+    """The source's records; its format lands in ``report`` once the first is asked for."""
     if options.content_only:
         report.format, report.confidence = "content", 1.0
-        for number, text in lines:
-            report.records += 1
-            yield LogRecord(
-                message=text,
-                source=source.name,
-                line_no=number,
-                end_line=number,
-                raw=text,
-                format="content",
-            )
+        yield from content_records(lines, source.name)
         return
     sample = list(itertools.islice(lines, options.sample_lines))
     detection = detect_format([text for _, text in sample], forced=options.forced_format)
     report.format = detection.spec.name
     report.confidence = detection.confidence
     logger.info("{}: format {} (confidence {:.2f})", source.name, report.format, report.confidence)
-    for record in fold_records(
+    yield from fold_records(
         itertools.chain(sample, lines),
         detection.parser,
         multiline=detection.spec.multiline,
         source=source.name,
-    ):
+    )
+
+
+def content_records(lines: Iterable[tuple[int, str]], source: str) -> Iterator[LogRecord]:
+    """One record per physical line, the whole line its message (``--content-only``).
+
+    Shared with the Dask workers (:mod:`aiops_copilot.distributed.task`) so a part of a split
+    source yields exactly the records a single-process run reads from the same lines.
+    """
+    for number, text in lines:
+        yield LogRecord(
+            message=text, raw=text, format="content", source=source, line_no=number, end_line=number
+        )
+
+
+def counted(report: SourceReport, records: Iterable[LogRecord]) -> Iterator[LogRecord]:
+    """``records`` unchanged, each one counted in ``report`` as it streams past.
+
+    Shared with the Dask workers, whose report must count records as a local run's does.
+    """
+    for record in records:
         report.records += 1
         yield record
 

@@ -8,20 +8,19 @@ always the same: read what is left, conclude the last window, save positions, ex
 
 from __future__ import annotations
 
-import signal
 import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from pathlib import Path
-from types import FrameType
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from loguru import logger
 
 from aiops_copilot.cli_options import ExitAfterIdleOpt, KbPathsOpt, LogFormatOpt, NoMemoryOpt
+from aiops_copilot.live import command_parts as parts
 
 if TYPE_CHECKING:  # imported when the command runs: every other command starts faster
     from aiops_copilot.config import LoadedConfig, Settings
@@ -29,7 +28,7 @@ if TYPE_CHECKING:  # imported when the command runs: every other command starts 
     from aiops_copilot.live.pipeline import LivePipeline
     from aiops_copilot.live.positions import PositionBook
     from aiops_copilot.live.syslog import SyslogServer
-    from aiops_copilot.models import Incident, LogRecord
+    from aiops_copilot.models import LogRecord
 
 #: How often the terminal board is redrawn at most.
 _REDRAW_SECONDS = 0.5
@@ -55,14 +54,8 @@ def watch(
             show_default=False,
         ),
     ] = None,
-    window: Annotated[
-        float,
-        typer.Option("--window", min=0.1, help="Seconds of records analysed together."),
-    ] = 60.0,
-    max_window_records: Annotated[
-        int,
-        typer.Option("--max-window-records", min=1, help="A fuller window is analysed early."),
-    ] = 200_000,
+    window: parts.WindowOpt = 60.0,
+    max_window_records: parts.MaxWindowRecordsOpt = 200_000,
     from_start: Annotated[
         bool,
         typer.Option(
@@ -128,7 +121,7 @@ def watch(
             "memory.enabled": False if no_memory else None,
         }
     )
-    _check_format(loaded, fail)
+    parts.check_format(loaded.settings.ingest.format, fail)
     servers = [_server(url, fail) for url in listeners]
     book = PositionBook(None if no_state else (state_file or positions_file()))
     options = _follow_options(loaded.settings, from_start)
@@ -176,7 +169,7 @@ def _run(
             except OSError as exc:
                 fail(f"syslog: cannot listen on {server.url}: {exc.strerror or exc}")
         try:
-            pipeline, notifier = _pipeline(loaded, kb_paths, window, max_window_records, live_view)
+            pipeline, output = _pipeline(loaded, kb_paths, window, max_window_records, live_view)
         except StoreError as exc:
             fail(str(exc))
         follower = None
@@ -187,7 +180,7 @@ def _run(
                 follower.start()
             _ready(follower, servers, quiet=bool(_state.get("quiet")))
             stop = threading.Event()
-            with _stop_on_signals(stop):
+            with parts.stop_on_signals(stop):
                 _loop(pipeline, follower, servers, stop, limits, console if live_view else None)
             if follower is not None:
                 for batch in follower.finish():
@@ -199,8 +192,7 @@ def _run(
             if follower is not None:
                 _commit(follower)
                 follower.close()
-            if notifier is not None:
-                notifier.close()
+            output.close()
     finally:
         for server in servers:
             server.stop()
@@ -213,39 +205,26 @@ def _pipeline(
     window: float,
     max_window_records: int,
     live_view: bool,
-) -> tuple[LivePipeline, Any]:
+) -> tuple[LivePipeline, parts.IncidentOutput]:
     """The pipeline, with new and reopened incidents printed (off a terminal) and notified
-    (when ``[notify]`` has targets)."""
-    from aiops_copilot.knowledge.loader import load_knowledge
+    (when ``[notify]`` has targets); the caller closes the output after the pipeline."""
     from aiops_copilot.live.pipeline import LivePipeline
-    from aiops_copilot.live.view import LinePrinter
 
     settings = loaded.settings
-    kb = load_knowledge(kb_paths or [])
-    for problem in kb.problems:
-        logger.warning("knowledge base: {}", problem)
-    printer = None if live_view else LinePrinter(sys.stdout)
-    notifier = _notifier(settings)
-
-    def on_incident(incident: Incident, change: str) -> None:
-        if printer is not None:
-            printer(incident, change)
-        if notifier is not None:
-            notifier.notify(incident, change)
-
+    kb = parts.load_kb(kb_paths)
+    output = parts.IncidentOutput(settings, print_lines=not live_view)
     try:
         pipeline = LivePipeline(
             settings,
             kb=kb,
             window_seconds=window,
             max_window_records=max_window_records,
-            on_incident=on_incident,
+            on_incident=output,
         )
     except BaseException:
-        if notifier is not None:
-            notifier.close()
+        output.close()
         raise
-    return pipeline, notifier
+    return pipeline, output
 
 
 class _Handoff:
@@ -352,44 +331,11 @@ def _board(console: Any) -> Iterator[Callable[..., None]]:
         yield redraw
 
 
-@contextmanager
-def _stop_on_signals(stop: threading.Event) -> Iterator[None]:
-    """SIGINT and SIGTERM set ``stop``; the loop then ends the way it always ends."""
-
-    def handler(_signum: int, _frame: FrameType | None) -> None:
-        stop.set()
-
-    previous: dict[signal.Signals, Any] = {}
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        with suppress(ValueError):  # not the main thread (tests calling _run directly)
-            previous[signum] = signal.signal(signum, handler)
-    try:
-        yield
-    finally:
-        for signum, old in previous.items():
-            signal.signal(signum, old)
-
-
 def _commit(follower: Follower) -> None:
     try:
         follower.commit()
     except OSError as exc:
         logger.warning("positions not saved: {}", exc)
-
-
-def _notifier(settings: Settings) -> Any:
-    """The notify targets, when ``[notify]`` configures any (nothing otherwise)."""
-    if getattr(settings, "notify", None) is None:
-        return None
-    try:
-        from aiops_copilot.notify import Notifier
-    except ImportError:  # pragma: no cover - the notify package is part of the tree
-        return None
-    notifier = Notifier.from_settings(settings)
-    if not notifier.configured:
-        notifier.close()
-        return None
-    return notifier
 
 
 def _ready(follower: Follower | None, servers: list[SyslogServer], *, quiet: bool) -> None:
@@ -422,18 +368,6 @@ def _farewell(pipeline: LivePipeline, servers: list[SyslogServer]) -> None:
         + (f"; {malformed:,} malformed syslog message(s) skipped" if malformed else "")
         + "\n"
     )
-
-
-def _check_format(loaded: LoadedConfig, fail: Callable[[str], Any]) -> None:
-    from aiops_copilot.ingest.formats import format_names, get_format
-
-    forced = loaded.settings.ingest.format
-    if forced is None:
-        return
-    try:
-        get_format(forced)
-    except KeyError:
-        fail(f"unknown log format {forced!r}; known: {', '.join(format_names())}")
 
 
 def _server(url: str, fail: Callable[[str], Any]) -> SyslogServer:

@@ -89,9 +89,13 @@ def alert(event: Event, hold: timedelta) -> dict[str, Any]:
         ends = event.at
     else:
         ends = event.at + (TEST_HOLD if event.change == "test" else hold)
+    annotations = annotations_of(incident)
+    fixed = messages.resolution(event)
+    if fixed:
+        annotations["resolution"] = messages.clip(fixed, ANNOTATION_LIMIT)
     return {
         "labels": labels_of(incident, event.change),
-        "annotations": annotations_of(incident),
+        "annotations": annotations,
         "startsAt": starts.isoformat(),
         "endsAt": ends.isoformat(),
     }

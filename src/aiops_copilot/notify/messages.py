@@ -26,6 +26,14 @@ def headline(event: Event) -> str:
     return f"[{incident.severity.value.upper()}] {word}: {title_of(incident)}"
 
 
+def resolution(event: Event) -> str | None:
+    """What fixed it, for a ``resolved`` message (the note given when it was resolved)."""
+    history = event.incident.history
+    if event.change != "resolved" or history is None:
+        return None
+    return history.last_resolution_note or None
+
+
 def root_cause(incident: Incident) -> str | None:
     diagnosis = incident.diagnosis
     return diagnosis.root_cause if diagnosis is not None and diagnosis.root_cause else None

@@ -43,6 +43,9 @@ def plain_text(event: Event) -> str:
     """The whole message as plain lines: what Mattermost, Rocket.Chat and a phone show."""
     incident = event.incident
     lines = [messages.headline(event)]
+    fixed = messages.resolution(event)
+    if fixed:
+        lines.append(f"Fixed: {fixed}")
     cause = messages.root_cause(incident)
     if cause:
         lines.append(f"Root cause: {cause}")
@@ -66,6 +69,9 @@ def incident_payload(event: Event, hold: timedelta) -> dict[str, Any]:
         },
         _section(f"*{escape(messages.headline(event))}*"),
     ]
+    fixed = messages.resolution(event)
+    if fixed:
+        blocks.append(_section(f"*Fixed:* {escape(fixed)}"))
     cause = messages.root_cause(incident)
     if cause:
         blocks.append(_section(f"*Root cause:* {escape(cause)}"))

@@ -9,31 +9,15 @@ counts. Everything that came from a log (and everything else, for good measure) 
 from __future__ import annotations
 
 import html
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from aiops_copilot import __version__
-from aiops_copilot.llm.provenance import MODEL_MARK, model_count, provenance_line
-from aiops_copilot.models import AnalysisResult, Incident
+from aiops_copilot import __version__, models
+from aiops_copilot.llm.provenance import MODEL_MARK, provenance_line
 from aiops_copilot.report import memory as memory_report
-from aiops_copilot.report.view import (
-    STATUS_MARK,
-    UNCLASSIFIED,
-    confidence_of,
-    detection_line,
-    domain_of,
-    entry_ids_of,
-    evidence_of,
-    headline,
-    history_line,
-    minute_label,
-    printable,
-    severity_counts,
-    span_words,
-    timeline,
-    title_of,
-    when,
-)
+from aiops_copilot.report import view
+from aiops_copilot.report.sections import incident_parts, summary_parts
+from aiops_copilot.report.tables import Code, Count, Table, signals_table
 
 #: Bars per chart: enough to see a burst's shape, few enough to stay legible on a phone.
 CHART_BINS = 60
@@ -85,14 +69,14 @@ footer{margin:24px 0 8px;font-size:.8em;color:var(--muted)}
 """
 
 
-def render_html(result: AnalysisResult, *, title: str = "AI Ops Copilot report") -> str:
+def render_html(result: models.AnalysisResult, *, title: str = "AI Ops Copilot report") -> str:
     """The whole report as a standalone HTML5 document."""
     body: list[str] = [
         "<header>",
         f"<h1>{e(title)}</h1>",
-        f'<p class="headline">{e(headline(result))}</p>',
+        f'<p class="headline">{e(view.headline(result))}</p>',
     ]
-    detection = detection_line(result.summary)
+    detection = view.detection_line(result.summary)
     if detection:
         body.append(f'<p class="muted">Detection: {e(detection)}</p>')
     body.append("</header>")
@@ -127,17 +111,17 @@ def render_html(result: AnalysisResult, *, title: str = "AI Ops Copilot report")
 
 def e(value: Any) -> str:
     """Escape for text and for double- or single-quoted attributes alike."""
-    return html.escape(printable("" if value is None else str(value)), quote=True)
+    return html.escape(view.printable("" if value is None else str(value)), quote=True)
 
 
-def timeline_svg(incident: Incident, *, label: str = "") -> str:
+def timeline_svg(incident: models.Incident, *, label: str = "") -> str:
     """An inline SVG bar chart of records over time, or "" when nothing had a timestamp.
 
     The SVG stretches to the page width (``preserveAspectRatio="none"``) and carries no text,
     so labels live in HTML below it and stay legible at any width; each bar's ``<title>``
     gives its time and count on hover or tap.
     """
-    line = timeline(incident.minutes, max_bins=CHART_BINS)
+    line = view.timeline(incident.minutes, max_bins=CHART_BINS)
     if line is None:
         return ""
     bins = len(line.counts)
@@ -149,7 +133,7 @@ def timeline_svg(incident: Incident, *, label: str = "") -> str:
         if count == 0:
             continue
         height = max(2.0, (_CHART_H - 4) * count / peak)
-        start = minute_label(line.bin_start(index))
+        start = view.minute_label(line.bin_start(index))
         tip = f"{start}: {count:,} record{'s' if count != 1 else ''}"
         bars.append(
             f'<rect x="{index * step + gap / 2:.2f}" y="{_CHART_H - height:.2f}" '
@@ -165,8 +149,8 @@ def timeline_svg(incident: Incident, *, label: str = "") -> str:
     )
 
 
-def _contents(incidents: Sequence[Incident]) -> list[str]:
-    counts = severity_counts(incidents)
+def _contents(incidents: Sequence[models.Incident]) -> list[str]:
+    counts = view.severity_counts(incidents)
     out = ["<nav>", "<h2>Incidents</h2>", "<p>"]
     out.append(
         " ".join(
@@ -178,40 +162,35 @@ def _contents(incidents: Sequence[Incident]) -> list[str]:
     out += ["</p>", "<ol>"]
     for number, incident in enumerate(incidents, start=1):
         out.append(
-            f'<li><a href="#incident-{number}">{e(title_of(incident))}</a> '
+            f'<li><a href="#incident-{number}">{e(view.title_of(incident))}</a> '
             f'<span class="muted">{e(incident.severity.value)} · '
-            f"{e(domain_of(incident) or UNCLASSIFIED)} · {incident.count:,} records</span></li>"
+            f"{e(view.domain_of(incident) or view.UNCLASSIFIED)} · "
+            f"{incident.count:,} records</span></li>"
         )
     out += ["</ol>", "</nav>"]
     return out
 
 
-def _incident(incident: Incident, number: int) -> list[str]:
+def _incident(incident: models.Incident, number: int) -> list[str]:
     d = incident.diagnosis
     sev = incident.severity
     out = [
         f'<section class="incident sev-{sev.value}" id="incident-{number}">',
         f'<h2><span class="badge">{e(sev.value.upper())}</span> {number}. '
-        f"{e(title_of(incident))}</h2>",
+        f"{e(view.title_of(incident))}</h2>",
     ]
-    meta: list[tuple[str, str]] = [("domain", e(domain_of(incident) or UNCLASSIFIED))]
+    meta: list[tuple[str, str]] = [("domain", e(view.domain_of(incident) or view.UNCLASSIFIED))]
     if d is not None:
-        meta.append(("agent", f"{e(d.agent)} (confidence {confidence_of(incident):.0%})"))
+        meta.append(("agent", f"{e(d.agent)} (confidence {view.confidence_of(incident):.0%})"))
         if d.llm is not None:
             meta.append(("model", e(provenance_line(d.llm))))
     meta += [
         ("records", f"{incident.count:,}"),
-        ("first seen", e(when(incident.first_seen))),
-        ("last seen", e(when(incident.last_seen))),
+        ("first seen", e(view.when(incident.first_seen))),
+        ("last seen", e(view.when(incident.last_seen))),
     ]
-    for label, values in (
-        ("services", incident.services),
-        ("hosts", incident.hosts),
-        ("sources", incident.sources),
-    ):
-        if values:
-            meta.append((label, e(", ".join(values))))
-    history = history_line(incident.history)
+    meta += [(label, e(", ".join(values))) for label, values in view.places_of(incident)]
+    history = view.history_line(incident.history)
     if history is not None:
         meta.append(("history", e(history)))
     if incident.caused_by:
@@ -226,199 +205,161 @@ def _incident(incident: Incident, number: int) -> list[str]:
     out += [f"<dt>{e(k)}</dt><dd>{v}</dd>" for k, v in meta]
     out.append("</dl>")
     out += _chart(incident)
-    if d is not None:
-        mark = f' <span class="model">{e(MODEL_MARK)}</span>'
-        out += [f"<h3>Root cause{mark if d.llm else ''}</h3>", f"<p>{e(d.root_cause)}</p>"]
-        if d.llm is not None:
-            fixer = d.llm.deterministic.get("root_cause", "")
-            out.append(f"<p class='muted'><strong>Fixer's root cause:</strong> {e(fixer)}</p>")
-        if d.hypotheses:
-            out += ["<h3>Hypotheses</h3>", "<ol>"]
-            from_model = model_count(d, "hypotheses")
-            for index, h in enumerate(d.hypotheses):
-                because = f" — <span class='muted'>{e(h.because)}</span>" if h.because else ""
-                out.append(
-                    f'<li class="hyp-{e(h.status.value)}"><strong>{STATUS_MARK[h.status]} '
-                    f"{e(h.status.value.replace('_', ' '))}</strong> {e(h.cause)}"
-                    f"{mark if index < from_model else ''}{because} "
-                    f'<span class="muted">({h.score:.2f})</span></li>'
-                )
-            out.append("</ol>")
-        if d.remediation:
-            out += ["<h3>Remediation</h3>", "<ol>"]
-            from_model = model_count(d, "remediation")
-            out += [
-                f"<li>{e(step)}{mark if i < from_model else ''}</li>"
-                for i, step in enumerate(d.remediation)
-            ]
-            out.append("</ol>")
-        if d.commands:
-            out += ["<h3>Commands</h3>", f"<pre><code>{e(chr(10).join(d.commands))}</code></pre>"]
-            if model_count(d, "commands"):
-                out.append(
-                    f"<p class='muted'>The first {model_count(d, 'commands')} command(s) "
-                    "are the model's.</p>"
-                )
-        if d.second_opinion:
-            out.append(f"<p><strong>Second opinion:</strong> {e(d.second_opinion)}</p>")
-        if d.runbooks:
-            out += ["<h3>Runbooks</h3>", "<ul>"]
-            for passage in d.runbooks:
-                out.append(
-                    f"<li><strong>{e(passage.title)}</strong> "
-                    f'<span class="muted">{e(memory_report.passage_source(passage))}, '
-                    f"similarity {passage.score:.2f}</span>"
-                    f"<br>{e(memory_report.excerpt(passage))}</li>"
-                )
-            out.append("</ul>")
-        if d.similar:
-            out += ["<h3>Similar past incidents</h3>", "<ul>"]
-            out += [f"<li>{e(memory_report.similar_line(s))}</li>" for s in d.similar]
-            out.append("</ul>")
-    else:
-        out.append('<p class="muted"><em>No fixer diagnosis; the signals below raised it.</em></p>')
-    refs = evidence_of(incident, 10)
-    if refs:
-        out.append("<h3>Evidence</h3>")
-        for ref in refs:
-            out += [f'<div class="loc">{e(ref.location)}</div>', f"<pre>{e(ref.text)}</pre>"]
-    if incident.signals:
-        out += [
-            "<h3>Signals</h3>",
-            '<div class="scroll"><table>',
-            "<tr><th>kind</th><th class='num'>score</th><th>reason</th><th>template</th>"
-            "<th>entry</th><th class='num'>records</th></tr>",
-        ]
-        for s in incident.signals:
-            out.append(
-                f"<tr><td>{e(s.kind.value)}</td><td class='num'>{s.score:.2f}</td>"
-                f"<td>{e(s.reason)}</td><td><code>{e(s.template_id)}</code></td>"
-                f"<td>{e(s.entry_id or '')}</td><td class='num'>{s.count:,}</td></tr>"
-            )
-        out.append("</table></div>")
-    if incident.grouped_because:
-        out += ["<h3>Why grouped</h3>", "<ul>"]
-        out += [f"<li>{e(why)}</li>" for why in incident.grouped_because]
-        out.append("</ul>")
-    out += _classification(incident)
-    out += _references(incident)
+    out += incident_parts(incident, _MARKUP)
     out.append("</section>")
     return out
 
 
-def _chart(incident: Incident) -> list[str]:
+def _chart(incident: models.Incident) -> list[str]:
     svg = timeline_svg(incident)
-    line = timeline(incident.minutes, max_bins=CHART_BINS)
+    line = view.timeline(incident.minutes, max_bins=CHART_BINS)
     if not svg or line is None:
         return []
     return [
         "<figure>",
         svg,
         "<figcaption>"
-        f"<span>{e(minute_label(line.start))}</span>"
+        f"<span>{e(view.minute_label(line.start))}</span>"
         f"<span>{line.width} min per bar · peak {line.peak:,}</span>"
-        f"<span>+{e(span_words(line.end - line.start))}</span>"
+        f"<span>+{e(view.span_words(line.end - line.start))}</span>"
         "</figcaption>",
         "</figure>",
     ]
 
 
-def _classification(incident: Incident) -> list[str]:
-    c = incident.classification
-    if c is None or not c.scores:
-        return []
-    rows = [
-        f"<tr><td>{e(d.value)}</td><td class='num'>{s:.2f}</td>"
-        f"<td>{e('; '.join(c.reasons.get(d, [])))}</td></tr>"
-        for d, s in c.ranked
-        if s > 0 or c.reasons.get(d)
-    ]
-    if not rows:
-        return []
-    return [
-        "<h3>Classifier</h3>",
-        '<div class="scroll"><table>',
-        "<tr><th>domain</th><th class='num'>score</th><th>reasons</th></tr>",
-        *rows,
-        "</table></div>",
-    ]
-
-
-def _references(incident: Incident) -> list[str]:
-    entries = entry_ids_of(incident)
-    refs = incident.diagnosis.references if incident.diagnosis else []
-    if not entries and not refs:
-        return []
-    out = ["<h3>References</h3>", "<ul>"]
-    out += [f"<li>knowledge base: <code>{e(entry)}</code></li>" for entry in entries]
-    for ref in refs:
-        if ref.startswith(("https://", "http://")):
-            out.append(f'<li><a href="{e(ref)}" rel="noopener noreferrer">{e(ref)}</a></li>')
-        else:
-            out.append(f"<li>{e(ref)}</li>")
-    out.append("</ul>")
-    return out
-
-
 def _summary(summary: Mapping[str, Any]) -> list[str]:
-    out = ['<section id="summary">', "<h2>What was read</h2>"]
-    sources = [s for s in summary.get("sources", []) if isinstance(s, Mapping)]
-    if sources:
-        out += [
-            '<div class="scroll"><table>',
-            "<tr><th>source</th><th>format</th><th class='num'>lines</th>"
-            "<th class='num'>records</th><th>note</th></tr>",
-        ]
-        for s in sources:
+    parts = summary_parts(summary, _MARKUP) or ['<p class="muted">No reading summary.</p>']
+    return ['<section id="summary">', "<h2>What was read</h2>", *parts, "</section>"]
+
+
+def _table(table: Table) -> list[str]:
+    """A scrollable table, one line a row; numeric columns align right."""
+    classes = [" class='num'" if name in table.numeric else "" for name in table.columns]
+    header = _row("th", classes, [e(name) for name in table.columns])
+    body = [_row("td", classes, [_cell(value) for value in row]) for row in table.rows]
+    return ['<div class="scroll"><table>', header, *body, "</table></div>"]
+
+
+def _row(tag: str, classes: Sequence[str], cells: Sequence[str]) -> str:
+    pairs = zip(classes, cells, strict=True)
+    return "<tr>" + "".join(f"<{tag}{c}>{cell}</{tag}>" for c, cell in pairs) + "</tr>"
+
+
+def _cell(value: object) -> str:
+    if isinstance(value, Code):
+        return f"<code>{e(value.value)}</code>"
+    if isinstance(value, Count):
+        return _num(value.value)
+    return e(value)
+
+
+def _list(tag: str, items: Iterable[str]) -> list[str]:
+    """A ``ul`` or ``ol`` of items that arrive as HTML."""
+    return [f"<{tag}>", *(f"<li>{item}</li>" for item in items), f"</{tag}>"]
+
+
+#: The signals table's columns, as this report has always ordered them.
+_SIGNAL_COLUMNS = ("kind", "score", "reason", "template", "entry", "records")
+#: After each part a model wrote (the root cause, a hypothesis, a step).
+_MODEL = f' <span class="model">{e(MODEL_MARK)}</span>'
+
+
+class _HtmlMarkup:
+    """The HTML of each part of an incident and of the reading; ``sections`` picks the parts."""
+
+    def root_cause(self, d: models.Diagnosis) -> list[str]:
+        out = [f"<h3>Root cause{_MODEL if d.llm else ''}</h3>", f"<p>{e(d.root_cause)}</p>"]
+        if d.llm is not None:
+            fixer = d.llm.deterministic.get("root_cause", "")
+            out.append(f"<p class='muted'><strong>Fixer's root cause:</strong> {e(fixer)}</p>")
+        return out
+
+    def hypotheses(self, hypotheses: Sequence[tuple[models.Hypothesis, bool]]) -> list[str]:
+        out = ["<h3>Hypotheses</h3>", "<ol>"]
+        for h, by_model in hypotheses:
+            because = f" — <span class='muted'>{e(h.because)}</span>" if h.because else ""
             out.append(
-                f"<tr><td>{e(s.get('source', ''))}</td><td>{e(s.get('format', ''))}</td>"
-                f"<td class='num'>{_num(s.get('lines'))}</td>"
-                f"<td class='num'>{_num(s.get('records'))}</td>"
-                f"<td>{e(s.get('error') or '')}</td></tr>"
+                f'<li class="hyp-{e(h.status.value)}"><strong>{view.STATUS_MARK[h.status]} '
+                f"{e(view.status_words(h.status))}</strong> {e(h.cause)}"
+                f"{_MODEL if by_model else ''}{because} "
+                f'<span class="muted">({h.score:.2f})</span></li>'
             )
-        out.append("</table></div>")
-    totals = summary.get("totals")
-    if isinstance(totals, Mapping) and totals:
-        out.append('<dl class="meta">')
-        out += [
+        return [*out, "</ol>"]
+
+    def remediation(self, steps: Sequence[tuple[str, bool]]) -> list[str]:
+        items = (f"{e(step)}{_MODEL if by_model else ''}" for step, by_model in steps)
+        return ["<h3>Remediation</h3>", *_list("ol", items)]
+
+    def commands(self, commands: Sequence[str], from_model: int) -> list[str]:
+        out = ["<h3>Commands</h3>", f"<pre><code>{e(chr(10).join(commands))}</code></pre>"]
+        if from_model:
+            out.append(f"<p class='muted'>The first {from_model} command(s) are the model's.</p>")
+        return out
+
+    def second_opinion(self, text: str) -> list[str]:
+        return [f"<p><strong>Second opinion:</strong> {e(text)}</p>"]
+
+    def runbooks(self, passages: Sequence[models.RunbookPassage]) -> list[str]:
+        items = (
+            f"<strong>{e(p.title)}</strong> "
+            f'<span class="muted">{e(memory_report.passage_source(p))}, '
+            f"similarity {p.score:.2f}</span><br>{e(memory_report.excerpt(p))}"
+            for p in passages
+        )
+        return ["<h3>Runbooks</h3>", *_list("ul", items)]
+
+    def similar(self, lines: Sequence[str]) -> list[str]:
+        return ["<h3>Similar past incidents</h3>", *_list("ul", map(e, lines))]
+
+    def no_diagnosis(self) -> list[str]:
+        return ['<p class="muted"><em>No fixer diagnosis; the signals below raised it.</em></p>']
+
+    def evidence(self, refs: Sequence[models.LineRef]) -> list[str]:
+        out = ["<h3>Evidence</h3>"]
+        for ref in refs:
+            out += [f'<div class="loc">{e(ref.location)}</div>', f"<pre>{e(ref.text)}</pre>"]
+        return out
+
+    def signals(self, signals: Sequence[models.Signal]) -> list[str]:
+        return ["<h3>Signals</h3>", *_table(signals_table(signals, _SIGNAL_COLUMNS))]
+
+    def grouped_because(self, reasons: Sequence[str]) -> list[str]:
+        return ["<h3>Why grouped</h3>", *_list("ul", map(e, reasons))]
+
+    def classifier(self, table: Table) -> list[str]:
+        """Nothing when no domain earned a row: an empty table would only look broken."""
+        return ["<h3>Classifier</h3>", *_table(table)] if table.rows else []
+
+    def references(self, entries: Sequence[str], links: Sequence[str]) -> list[str]:
+        items = [f"knowledge base: <code>{e(entry)}</code>" for entry in entries]
+        for ref in links:
+            if ref.startswith(("https://", "http://")):
+                items.append(f'<a href="{e(ref)}" rel="noopener noreferrer">{e(ref)}</a>')
+            else:
+                items.append(e(ref))
+        return ["<h3>References</h3>", *_list("ul", items)]
+
+    def sources(self, table: Table) -> list[str]:
+        return _table(table)
+
+    def totals(self, totals: Mapping[str, Any]) -> list[str]:
+        items = (
             f"<dt>{e(str(k).replace('_', ' '))}</dt><dd>{_num(v)}</dd>" for k, v in totals.items()
-        ]
-        out.append("</dl>")
-    skipped = [s for s in summary.get("skipped", []) if isinstance(s, Mapping)]
-    if skipped:
-        out += ["<h3>Skipped</h3>", "<ul>"]
-        out += [f"<li>{e(s.get('target'))}: {e(s.get('reason'))}</li>" for s in skipped]
-        out.append("</ul>")
-    levels = summary.get("levels")
-    if isinstance(levels, Mapping) and levels:
-        out += [
-            "<h3>Levels</h3>",
-            '<div class="scroll"><table>',
-            "<tr><th>level</th><th class='num'>records</th></tr>",
-        ]
-        out += [
-            f"<tr><td>{e(k)}</td><td class='num'>{_num(v)}</td></tr>" for k, v in levels.items()
-        ]
-        out.append("</table></div>")
-    signatures = [s for s in summary.get("signatures", []) if isinstance(s, Mapping)]
-    if signatures:
-        out += [
-            "<h3>Known error signatures seen</h3>",
-            '<div class="scroll"><table>',
-            "<tr><th>severity</th><th>domain</th><th>entry</th><th class='num'>lines</th>"
-            "<th>title</th></tr>",
-        ]
-        for s in signatures:
-            out.append(
-                f"<tr><td>{e(s.get('severity'))}</td><td>{e(s.get('domain'))}</td>"
-                f"<td><code>{e(s.get('id'))}</code></td><td class='num'>{_num(s.get('count'))}</td>"
-                f"<td>{e(s.get('title'))}</td></tr>"
-            )
-        out.append("</table></div>")
-    if len(out) == 2:
-        out.append('<p class="muted">No reading summary.</p>')
-    out.append("</section>")
-    return out
+        )
+        return ['<dl class="meta">', *items, "</dl>"]
+
+    def skipped(self, skipped: Sequence[Mapping[str, Any]]) -> list[str]:
+        items = (f"{e(s.get('target'))}: {e(s.get('reason'))}" for s in skipped)
+        return ["<h3>Skipped</h3>", *_list("ul", items)]
+
+    def levels(self, table: Table) -> list[str]:
+        return ["<h3>Levels</h3>", *_table(table)]
+
+    def signatures(self, table: Table) -> list[str]:
+        return ["<h3>Known error signatures seen</h3>", *_table(table)]
+
+
+_MARKUP = _HtmlMarkup()
 
 
 def _num(value: Any) -> str:

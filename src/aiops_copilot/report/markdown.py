@@ -9,30 +9,16 @@ so nothing a log says can close the block or inject HTML.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from aiops_copilot.llm.provenance import MODEL_MARK, model_count, provenance_line
-from aiops_copilot.models import AnalysisResult, Incident
+from aiops_copilot import models
+from aiops_copilot.llm.provenance import MODEL_MARK, provenance_line
 from aiops_copilot.report import memory as memory_report
-from aiops_copilot.report.view import (
-    STATUS_MARK,
-    UNCLASSIFIED,
-    confidence_of,
-    detection_line,
-    domain_of,
-    entry_ids_of,
-    evidence_of,
-    headline,
-    history_line,
-    minute_label,
-    printable,
-    span_words,
-    sparkline,
-    timeline,
-    title_of,
-    when,
-)
+from aiops_copilot.report import view
+from aiops_copilot.report.sections import incident_parts, summary_parts
+from aiops_copilot.report.tables import Code, Count, Table, signals_table
 
 # Markdown punctuation; "_" only at a word's edge (GFM ignores it inside words, so
 # max_connections stays readable) and "&" only where it could start an entity.
@@ -40,10 +26,10 @@ _ESCAPE = re.compile(r"([\\`*\[\]<>|~#]|(?<!\w)_|_(?!\w)|&(?=[#A-Za-z]))")
 _BACKTICKS = re.compile(r"`+")
 
 
-def render_markdown(result: AnalysisResult, *, title: str = "AI Ops Copilot report") -> str:
+def render_markdown(result: models.AnalysisResult, *, title: str = "AI Ops Copilot report") -> str:
     """The whole report; the same content as the terminal one, evidence in fenced blocks."""
-    out: list[str] = [f"# {esc(title)}", "", f"**{esc(headline(result))}**", ""]
-    detection = detection_line(result.summary)
+    out: list[str] = [f"# {esc(title)}", "", f"**{esc(view.headline(result))}**", ""]
+    detection = view.detection_line(result.summary)
     if detection:
         out += [f"Detection: {esc(detection)}", ""]
     if result.incidents:
@@ -58,7 +44,7 @@ def render_markdown(result: AnalysisResult, *, title: str = "AI Ops Copilot repo
 
 def esc(text: str) -> str:
     """Inline text, literal: Markdown punctuation escaped, line breaks folded to spaces."""
-    return _ESCAPE.sub(r"\\\1", " ".join(printable(str(text)).split()))
+    return _ESCAPE.sub(r"\\\1", " ".join(view.printable(str(text)).split()))
 
 
 def cell(text: Any) -> str:
@@ -73,7 +59,7 @@ def code_span(text: str, *, in_table: bool = False) -> str:
     In a table a pipe ends the cell even inside code, so there it is escaped (GFM removes
     the backslash before rendering the span).
     """
-    text = " ".join(printable(str(text)).split())
+    text = " ".join(view.printable(str(text)).split())
     if in_table:
         text = text.replace("|", "\\|")
     longest = max((len(m) for m in _BACKTICKS.findall(text)), default=0)
@@ -84,63 +70,58 @@ def code_span(text: str, *, in_table: bool = False) -> str:
 
 def fenced(text: str, info: str = "text") -> list[str]:
     """A fenced block no line inside can close: the fence outruns every backtick run."""
-    text = printable(text)
+    text = view.printable(text)
     longest = max((len(m) for m in _BACKTICKS.findall(text)), default=0)
     fence = "`" * max(3, longest + 1)
     return [f"{fence}{info}", *text.splitlines(), fence]
 
 
-def _overview(incidents: Sequence[Incident]) -> list[str]:
-    out = [
-        "| # | severity | domain | title | records | first seen | last seen |",
-        "|---|---|---|---|---:|---|---|",
-    ]
-    for number, incident in enumerate(incidents, start=1):
-        row = [
-            f"[{number}](#{_anchor(number)})",
+def _overview(incidents: Sequence[models.Incident]) -> list[str]:
+    rows: list[tuple[object, ...]] = [
+        (
+            _Raw(f"[{number}](#{_anchor(number)})"),
             incident.severity.value,
-            cell(domain_of(incident) or UNCLASSIFIED),
-            cell(title_of(incident)),
-            f"{incident.count:,}",
-            cell(when(incident.first_seen)),
-            cell(when(incident.last_seen)),
-        ]
-        out.append("| " + " | ".join(row) + " |")
-    return [*out, ""]
+            view.domain_of(incident) or view.UNCLASSIFIED,
+            view.title_of(incident),
+            Count(incident.count),
+            view.when(incident.first_seen),
+            view.when(incident.last_seen),
+        )
+        for number, incident in enumerate(incidents, start=1)
+    ]
+    columns = ("#", "severity", "domain", "title", "records", "first seen", "last seen")
+    return _table(Table(columns, rows, frozenset({"records"})))
 
 
 def _anchor(number: int) -> str:
     return f"incident-{number}"
 
 
-def _incident(incident: Incident, number: int) -> list[str]:
+def _incident(incident: models.Incident, number: int) -> list[str]:
     d = incident.diagnosis
     out = [
         # GitHub's documented way to a custom anchor; the heading's own slug depends on the title.
         f'<a name="{_anchor(number)}"></a>',
         "",
-        f"## {number}. {incident.severity.value.upper()} · {esc(title_of(incident))}",
+        f"## {number}. {incident.severity.value.upper()} · {esc(view.title_of(incident))}",
         "",
     ]
     meta = [
-        f"**Domain:** {esc(domain_of(incident) or UNCLASSIFIED)}",
-        f"**Agent:** {esc(d.agent)} (confidence {confidence_of(incident):.0%})"
+        f"**Domain:** {esc(view.domain_of(incident) or view.UNCLASSIFIED)}",
+        f"**Agent:** {esc(d.agent)} (confidence {view.confidence_of(incident):.0%})"
         if d
         else "**Agent:** none",
         f"**ID:** {code_span(incident.id)}",
         f"**Fingerprint:** {code_span(incident.fingerprint)}",
         f"**Records:** {incident.count:,}",
-        f"**First seen:** {esc(when(incident.first_seen))}",
-        f"**Last seen:** {esc(when(incident.last_seen))}",
+        f"**First seen:** {esc(view.when(incident.first_seen))}",
+        f"**Last seen:** {esc(view.when(incident.last_seen))}",
     ]
-    for label, values in (
-        ("Services", incident.services),
-        ("Hosts", incident.hosts),
-        ("Sources", incident.sources),
-    ):
-        if values:
-            meta.append(f"**{label}:** {', '.join(esc(v) for v in values)}")
-    history = history_line(incident.history)
+    meta += [
+        f"**{label.capitalize()}:** {', '.join(esc(v) for v in values)}"
+        for label, values in view.places_of(incident)
+    ]
+    history = view.history_line(incident.history)
     if history is not None:
         meta.append(f"**History:** {esc(history)}")
     if incident.caused_by:
@@ -148,104 +129,15 @@ def _incident(incident: Incident, number: int) -> list[str]:
     if incident.symptoms:
         meta.append(f"**Symptoms:** {', '.join(code_span(s) for s in incident.symptoms)}")
     out += [f"- {item}" for item in meta] + [""]
-    line = timeline(incident.minutes, max_bins=48)
+    line = view.timeline(incident.minutes, max_bins=48)
     if line is not None and len(line.counts) > 1:
         out += [
-            f"Timeline from {esc(minute_label(line.start))} over "
-            f"{esc(span_words(line.end - line.start))} ({line.width} min per mark, "
-            f"peak {line.peak:,}): {code_span(sparkline(line))}",
+            f"Timeline from {esc(view.minute_label(line.start))} over "
+            f"{esc(view.span_words(line.end - line.start))} ({line.width} min per mark, "
+            f"peak {line.peak:,}): {code_span(view.sparkline(line))}",
             "",
         ]
-    if d is not None:
-        heading = f"### Root cause {MODEL_MARK}" if d.llm else "### Root cause"
-        out += [heading, "", esc(d.root_cause) or "_not stated_", ""]
-        if d.llm is not None:
-            out += [f"> **Model:** {esc(provenance_line(d.llm))}", ">"]
-            out += [f"> **Fixer's root cause:** {esc(d.llm.deterministic.get('root_cause', ''))}"]
-            out.append("")
-        if d.hypotheses:
-            out += ["### Hypotheses", "", "| | status | cause | because | score |"]
-            out.append("|---|---|---|---|---:|")
-            from_model = model_count(d, "hypotheses")
-            for index, h in enumerate(d.hypotheses):
-                mark = f" {MODEL_MARK}" if index < from_model else ""
-                out.append(
-                    f"| {STATUS_MARK[h.status]} | {h.status.value.replace('_', ' ')} "
-                    f"| {cell(h.cause + mark)} | {cell(h.because)} | {h.score:.2f} |"
-                )
-            out.append("")
-        if d.remediation:
-            out += ["### Remediation", ""]
-            from_model = model_count(d, "remediation")
-            out += [
-                f"{i}. {esc(step)}" + (f" {esc(MODEL_MARK)}" if i <= from_model else "")
-                for i, step in enumerate(d.remediation, start=1)
-            ]
-            out.append("")
-        if d.commands:
-            out += ["### Commands", "", *fenced("\n".join(d.commands), "sh"), ""]
-            if model_count(d, "commands"):
-                out += [f"_The first {model_count(d, 'commands')} command(s) are the model's._", ""]
-        if d.second_opinion:
-            out += [f"**Second opinion:** {esc(d.second_opinion)}", ""]
-        if d.runbooks:
-            out += ["### Runbooks", ""]
-            for passage in d.runbooks:
-                out.append(
-                    f"- **{esc(passage.title)}** — {esc(memory_report.passage_source(passage))}"
-                    f" (similarity {passage.score:.2f}): {esc(memory_report.excerpt(passage))}"
-                )
-            out.append("")
-        if d.similar:
-            out += ["### Similar past incidents", ""]
-            out += [f"- {esc(memory_report.similar_line(s))}" for s in d.similar]
-            out.append("")
-    else:
-        out += ["_No fixer diagnosis; the signals below raised this incident._", ""]
-    out += _evidence(incident)
-    if incident.signals:
-        out += ["### Signals", "", "| kind | score | template | entry | records | reason |"]
-        out.append("|---|---:|---|---|---:|---|")
-        for s in incident.signals:
-            out.append(
-                f"| {s.kind.value} | {s.score:.2f} | {code_span(s.template_id, in_table=True)} "
-                f"| {cell(s.entry_id or '')} | {s.count:,} | {cell(s.reason)} |"
-            )
-        out.append("")
-    if incident.grouped_because:
-        out += ["### Why grouped", "", *(f"- {esc(w)}" for w in incident.grouped_because), ""]
-    out += _classification(incident)
-    refs = d.references if d else []
-    entries = entry_ids_of(incident)
-    if entries or refs:
-        out += ["### References", ""]
-        out += [f"- knowledge base: {code_span(e)}" for e in entries]
-        out += [f"- {_link(r)}" for r in refs]
-        out.append("")
-    return out
-
-
-def _evidence(incident: Incident) -> list[str]:
-    refs = evidence_of(incident, 10)
-    if not refs:
-        return []
-    out = ["### Evidence", ""]
-    for ref in refs:
-        out += [code_span(ref.location), "", *fenced(ref.text), ""]
-    return out
-
-
-def _classification(incident: Incident) -> list[str]:
-    c = incident.classification
-    if c is None or not c.scores:
-        return []
-    out = ["### Classifier", "", "| domain | score | reasons |", "|---|---:|---|"]
-    for domain, score in c.ranked:
-        if score <= 0 and not c.reasons.get(domain):
-            continue
-        reasons = "; ".join(c.reasons.get(domain, []))
-        out.append(f"| {domain.value} | {score:.2f} | {cell(reasons)} |")
-    return [*out, ""]
+    return out + incident_parts(incident, _MARKUP)
 
 
 def _link(reference: str) -> str:
@@ -256,46 +148,141 @@ def _link(reference: str) -> str:
 
 
 def _summary(summary: Mapping[str, Any]) -> list[str]:
-    out = ["## What was read", ""]
-    sources = [s for s in summary.get("sources", []) if isinstance(s, Mapping)]
-    if sources:
-        out += [
-            "| source | format | lines | records | note |",
-            "|---|---|---:|---:|---|",
+    parts = summary_parts(summary, _MARKUP)
+    return ["## What was read", "", *parts] if parts else []
+
+
+def _table(table: Table) -> list[str]:
+    """A GFM table and the blank line after it; numeric columns align right.
+
+    A column may be nameless (``| |``), as the hypotheses' mark column is.
+    """
+    header = " ".join(["|", *(f"{name} |" if name else "|" for name in table.columns)])
+    align = "|" + "".join("---:|" if name in table.numeric else "---|" for name in table.columns)
+    body = ["| " + " | ".join(_cell(value) for value in row) + " |" for row in table.rows]
+    return [header, align, *body, ""]
+
+
+@dataclass(frozen=True, slots=True)
+class _Raw:
+    """A cell this module already wrote as Markdown (a link), passed through unescaped."""
+
+    text: str
+
+
+def _cell(value: object) -> str:
+    """A table cell: code as a code span, counts with separators, anything else as text."""
+    if isinstance(value, Code):
+        return code_span(str(value.value), in_table=True)
+    if isinstance(value, Count):
+        return _num(value.value)
+    if isinstance(value, _Raw):
+        return value.text
+    return cell(value)
+
+
+def _bullets(items: Iterable[str]) -> list[str]:
+    """A bullet list of items that arrive as Markdown, and the blank line after it."""
+    return [*(f"- {item}" for item in items), ""]
+
+
+class _MarkdownMarkup:
+    """The Markdown of each part of an incident and of the reading; ``sections`` picks them."""
+
+    def root_cause(self, d: models.Diagnosis) -> list[str]:
+        heading = f"### Root cause {MODEL_MARK}" if d.llm else "### Root cause"
+        out = [heading, "", esc(d.root_cause) or "_not stated_", ""]
+        if d.llm is not None:
+            out += [f"> **Model:** {esc(provenance_line(d.llm))}", ">"]
+            out += [f"> **Fixer's root cause:** {esc(d.llm.deterministic.get('root_cause', ''))}"]
+            out.append("")
+        return out
+
+    def hypotheses(self, hypotheses: Sequence[tuple[models.Hypothesis, bool]]) -> list[str]:
+        rows: list[tuple[object, ...]] = [
+            (
+                view.STATUS_MARK[h.status],
+                view.status_words(h.status),
+                h.cause + (f" {MODEL_MARK}" if by_model else ""),
+                h.because,
+                f"{h.score:.2f}",
+            )
+            for h, by_model in hypotheses
         ]
-        for s in sources:
-            out.append(
-                f"| {cell(s.get('source', ''))} | {cell(s.get('format', ''))} "
-                f"| {_num(s.get('lines'))} | {_num(s.get('records'))} "
-                f"| {cell(s.get('error') or '')} |"
-            )
-        out.append("")
-    totals = summary.get("totals")
-    if isinstance(totals, Mapping) and totals:
-        out += [f"- {esc(str(k).replace('_', ' '))}: {_num(v)}" for k, v in totals.items()]
-        out.append("")
-    skipped = [s for s in summary.get("skipped", []) if isinstance(s, Mapping)]
-    if skipped:
-        out += ["Skipped:", ""]
-        out += [f"- {esc(s.get('target', ''))}: {esc(s.get('reason', ''))}" for s in skipped]
-        out.append("")
-    levels = summary.get("levels")
-    if isinstance(levels, Mapping) and levels:
-        out += ["| level | records |", "|---|---:|"]
-        out += [f"| {cell(k)} | {_num(v)} |" for k, v in levels.items()]
-        out.append("")
-    signatures = [s for s in summary.get("signatures", []) if isinstance(s, Mapping)]
-    if signatures:
-        out += ["### Known error signatures seen", ""]
-        out += ["| severity | domain | entry | lines | title |", "|---|---|---|---:|---|"]
-        for s in signatures:
-            out.append(
-                f"| {cell(s.get('severity', ''))} | {cell(s.get('domain', ''))} "
-                f"| {code_span(str(s.get('id', '')), in_table=True)} | {_num(s.get('count'))} "
-                f"| {cell(s.get('title', ''))} |"
-            )
-        out.append("")
-    return out if len(out) > 2 else []
+        table = Table(("", "status", "cause", "because", "score"), rows, frozenset({"score"}))
+        return ["### Hypotheses", "", *_table(table)]
+
+    def remediation(self, steps: Sequence[tuple[str, bool]]) -> list[str]:
+        mark = f" {esc(MODEL_MARK)}"
+        items = [
+            f"{i}. {esc(step)}" + (mark if by_model else "")
+            for i, (step, by_model) in enumerate(steps, start=1)
+        ]
+        return ["### Remediation", "", *items, ""]
+
+    def commands(self, commands: Sequence[str], from_model: int) -> list[str]:
+        out = ["### Commands", "", *fenced("\n".join(commands), "sh"), ""]
+        if from_model:
+            out += [f"_The first {from_model} command(s) are the model's._", ""]
+        return out
+
+    def second_opinion(self, text: str) -> list[str]:
+        return [f"**Second opinion:** {esc(text)}", ""]
+
+    def runbooks(self, passages: Sequence[models.RunbookPassage]) -> list[str]:
+        items = (
+            f"**{esc(p.title)}** — {esc(memory_report.passage_source(p))}"
+            f" (similarity {p.score:.2f}): {esc(memory_report.excerpt(p))}"
+            for p in passages
+        )
+        return ["### Runbooks", "", *_bullets(items)]
+
+    def similar(self, lines: Sequence[str]) -> list[str]:
+        return ["### Similar past incidents", "", *_bullets(map(esc, lines))]
+
+    def no_diagnosis(self) -> list[str]:
+        return ["_No fixer diagnosis; the signals below raised this incident._", ""]
+
+    def evidence(self, refs: Sequence[models.LineRef]) -> list[str]:
+        out = ["### Evidence", ""]
+        for ref in refs:
+            out += [code_span(ref.location), "", *fenced(ref.text), ""]
+        return out
+
+    def signals(self, signals: Sequence[models.Signal]) -> list[str]:
+        return ["### Signals", "", *_table(signals_table(signals, _SIGNAL_COLUMNS))]
+
+    def grouped_because(self, reasons: Sequence[str]) -> list[str]:
+        return ["### Why grouped", "", *_bullets(map(esc, reasons))]
+
+    def classifier(self, table: Table) -> list[str]:
+        return ["### Classifier", "", *_table(table)]
+
+    def references(self, entries: Sequence[str], links: Sequence[str]) -> list[str]:
+        items = [f"knowledge base: {code_span(entry)}" for entry in entries]
+        return ["### References", "", *_bullets(items + [_link(r) for r in links])]
+
+    def sources(self, table: Table) -> list[str]:
+        return _table(table)
+
+    def totals(self, totals: Mapping[str, Any]) -> list[str]:
+        return _bullets(f"{esc(str(k).replace('_', ' '))}: {_num(v)}" for k, v in totals.items())
+
+    def skipped(self, skipped: Sequence[Mapping[str, Any]]) -> list[str]:
+        items = (f"{esc(s.get('target', ''))}: {esc(s.get('reason', ''))}" for s in skipped)
+        return ["Skipped:", "", *_bullets(items)]
+
+    def levels(self, table: Table) -> list[str]:
+        return _table(table)
+
+    def signatures(self, table: Table) -> list[str]:
+        return ["### Known error signatures seen", "", *_table(table)]
+
+
+#: The signals table's columns, as this report has always ordered them (the reason, the
+#: widest cell, last).
+_SIGNAL_COLUMNS = ("kind", "score", "template", "entry", "records", "reason")
+_MARKUP = _MarkdownMarkup()
 
 
 def _num(value: Any) -> str:

@@ -9,7 +9,7 @@ doubled by a word or a mark so the report survives ``NO_COLOR``, a pipe or a tic
 from __future__ import annotations
 
 import io
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import PurePath
 
 from rich.console import Console, Group, JustifyMethod, RenderableType
@@ -18,7 +18,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from aiops_copilot.llm.provenance import MODEL_MARK, model_count, provenance_line
+from aiops_copilot.llm.provenance import MODEL_MARK, provenance_line
 from aiops_copilot.models import (
     AnalysisResult,
     HypothesisStatus,
@@ -29,6 +29,7 @@ from aiops_copilot.models import (
 )
 from aiops_copilot.report import memory as memory_report
 from aiops_copilot.report import summary as summary_report
+from aiops_copilot.report.sections import with_model_marks
 from aiops_copilot.report.view import (
     STATUS_MARK,
     UNCLASSIFIED,
@@ -42,10 +43,13 @@ from aiops_copilot.report.view import (
     history_line,
     hypotheses_of,
     minute_label,
+    places_of,
     plural,
     printable,
+    references_of,
     span_words,
     sparkline,
+    status_words,
     timeline,
     title_of,
     top_reasons,
@@ -145,15 +149,14 @@ def incident_panel(
         hyps = hypotheses_of(incident, hypotheses)
         if hyps:
             rows = _grid(justify="left")
-            from_model = model_count(diagnosis, "hypotheses")
-            for index, hyp in enumerate(hyps):
+            for hyp, model_wrote in with_model_marks(diagnosis, "hypotheses", hyps):
                 cause = _text(hyp.cause)
-                if index < from_model:
+                if model_wrote:
                     cause.append(f" {MODEL_MARK}", "magenta")
                 if hyp.because:
                     cause.append(" — ")
                     cause.append(printable(hyp.because), "dim")
-                mark = f"{STATUS_MARK[hyp.status]} {hyp.status.value.replace('_', ' ')}"
+                mark = f"{STATUS_MARK[hyp.status]} {status_words(hyp.status)}"
                 rows.add_row(Text(mark, STATUS_STYLE[hyp.status]), cause)
             hidden = len(hypotheses_of(incident)) - len(hyps)
             note = f" (top {len(hyps)}, {hidden} more)" if hidden else ""
@@ -161,32 +164,27 @@ def incident_panel(
             parts.append(_indent(rows))
         if diagnosis.remediation:
             rows = _grid()
-            from_model = model_count(diagnosis, "remediation")
-            for i, step in enumerate(diagnosis.remediation, start=1):
-                mark = f" {MODEL_MARK}" if i <= from_model else ""
+            steps = with_model_marks(diagnosis, "remediation", diagnosis.remediation)
+            for i, (step, model_wrote) in enumerate(steps, start=1):
+                mark = f" {MODEL_MARK}" if model_wrote else ""
                 rows.add_row(Text(f"{i}."), _text(step + mark))
             parts += [_heading("Remediation"), _indent(rows)]
         if diagnosis.commands:
             rows = _grid()
-            from_model = model_count(diagnosis, "commands")
-            for i, command in enumerate(diagnosis.commands):
+            for command, model_wrote in with_model_marks(diagnosis, "commands", diagnosis.commands):
                 line = _text(command, "cyan")
-                if i < from_model:
+                if model_wrote:
                     line.append(f"  {MODEL_MARK}", "magenta")
                 rows.add_row(Text("$"), line)
             parts += [_heading("Commands"), _indent(rows)]
         if diagnosis.second_opinion:
             parts.append(_labelled("Second opinion", diagnosis.second_opinion))
         if diagnosis.runbooks:
-            rows = _grid()
-            for passage in diagnosis.runbooks:
-                rows.add_row(Text("•"), _text(memory_report.passage_line(passage)))
-            parts += [_heading("Runbooks"), _indent(rows)]
+            runbooks = map(memory_report.passage_line, diagnosis.runbooks)
+            parts += [_heading("Runbooks"), _bullets(runbooks)]
         if diagnosis.similar:
-            rows = _grid()
-            for similar in diagnosis.similar:
-                rows.add_row(Text("•"), _text(memory_report.similar_line(similar)))
-            parts += [_heading("Similar past incidents"), _indent(rows)]
+            similar = map(memory_report.similar_line, diagnosis.similar)
+            parts += [_heading("Similar past incidents"), _bullets(similar)]
     else:
         parts.append(Text("No fixer diagnosis; the signals that raised it:", style="italic"))
     if incident.signals:
@@ -197,10 +195,7 @@ def incident_panel(
         more = f" (first {len(refs)} of {total})" if total > len(refs) else ""
         parts += [_heading(f"Evidence{more}"), _indent(_evidence(refs))]
     if incident.grouped_because:
-        rows = _grid()
-        for why in incident.grouped_because:
-            rows.add_row(Text("•"), _text(why))
-        parts += [_heading("Grouped because"), _indent(rows)]
+        parts += [_heading("Grouped because"), _bullets(incident.grouped_because)]
     if incident.caused_by:
         parts.append(_labelled("Caused by", incident.caused_by))
     if incident.symptoms:
@@ -237,13 +232,7 @@ def _facts(incident: Incident) -> Text:
         f"first {when(incident.first_seen)}",
         f"last {when(incident.last_seen)}",
     ]
-    for label, values in (
-        ("services", incident.services),
-        ("hosts", incident.hosts),
-        ("sources", incident.sources),
-    ):
-        if values:
-            parts.append(f"{label} {_short_list(values)}")
+    parts += [f"{label} {_short_list(values)}" for label, values in places_of(incident)]
     return _text(" · ".join(parts), "dim")
 
 
@@ -293,7 +282,7 @@ def _classifier(incident: Incident) -> Text | None:
 
 def _references(incident: Incident) -> Text | None:
     entries = entry_ids_of(incident)
-    references = incident.diagnosis.references[:3] if incident.diagnosis else []
+    references = references_of(incident)[:3]
     if not entries and not references:
         return None
     lines = []
@@ -342,6 +331,14 @@ def _grid(*, justify: JustifyMethod = "right") -> Table:
     grid.add_column(no_wrap=True, justify=justify)
     grid.add_column(overflow="fold")
     return grid
+
+
+def _bullets(lines: Iterable[str]) -> Padding:
+    """Log-derived lines as an indented bullet list (runbooks, similar incidents, reasons)."""
+    rows = _grid()
+    for line in lines:
+        rows.add_row(Text("•"), _text(line))
+    return _indent(rows)
 
 
 def _indent(renderable: RenderableType) -> Padding:

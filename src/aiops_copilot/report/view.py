@@ -78,6 +78,27 @@ def evidence_of(incident: Incident, limit: int | None = None) -> list[LineRef]:
     return list(refs if limit is None else refs[:limit])
 
 
+def places_of(incident: Incident) -> list[tuple[str, list[str]]]:
+    """Where the incident happened: its services, hosts and sources, in that order, each
+    with its label, leaving out the kinds it has none of (so no report prints an empty one)."""
+    places = (
+        ("services", incident.services),
+        ("hosts", incident.hosts),
+        ("sources", incident.sources),
+    )
+    return [(label, list(values)) for label, values in places if values]
+
+
+def references_of(incident: Incident) -> list[str]:
+    """The diagnosis' references (documentation, URLs); an undiagnosed incident has none."""
+    return list(incident.diagnosis.references) if incident.diagnosis is not None else []
+
+
+def status_words(status: HypothesisStatus) -> str:
+    """A hypothesis status as words: ``ruled out``, not the enum's ``ruled_out``."""
+    return status.value.replace("_", " ")
+
+
 def confidence_of(incident: Incident) -> float:
     """The diagnosis' confidence clamped to 0..1 (0 without one), whatever a fixer wrote."""
     if incident.diagnosis is None:

@@ -166,6 +166,14 @@ def resolve_incident(
         typer.Option("--note", help="What fixed it (shown when it recurs).", show_default=False),
     ],
     db: DbOpt = None,
+    notify: Annotated[
+        bool,
+        typer.Option(
+            "--notify/--no-notify",
+            help="Tell the notify targets that were told about it (default: yes, when any "
+            "are configured).",
+        ),
+    ] = True,
 ) -> None:
     """Mark an incident resolved; if an analysis finds it again it becomes "recurred"."""
     if not note.strip():
@@ -173,6 +181,25 @@ def resolve_incident(
     item = _run(db, lambda store: store.resolve(incident_id, note.strip()))
     typer.echo(f"{item.id} resolved: {note.strip()}")
     _remember_resolution(db, item.fingerprint, note.strip())
+    if notify:
+        said = notify_resolution(db, item.id)
+        if said:
+            typer.echo(said)
+
+
+def notify_resolution(db: str | None, incident_id: str) -> str | None:
+    """Send ``resolved`` to the targets that were paged about the incident (see
+    :mod:`aiops_copilot.notify.resolution`); the line to show, if any."""
+    from aiops_copilot.cli import _load
+    from aiops_copilot.notify.resolution import notify_resolved
+    from aiops_copilot.notify.targets import resolve_targets
+
+    settings = _load({"store.url": db}).settings
+    if not resolve_targets(settings.notify)[0]:  # nobody to tell: no need to read the store
+        return None
+    detail = _run(db, lambda store: store.incident(incident_id))
+    report = detail.occurrences[0].report if detail.occurrences else None
+    return notify_resolved(settings, detail.incident, report).message
 
 
 def _forget(db: str | None, fingerprints: tuple[str, ...]) -> None:

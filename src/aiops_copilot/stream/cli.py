@@ -2,7 +2,8 @@
 
 The command wires the pieces and owns the way out: ``stream.broker`` (which consumer),
 ``live.pipeline`` (windows, store, memory, notifications) with the consumer's recorder,
-``stream.shared_miner`` (the group's template state) and ``stream.worker`` (the loop).
+``stream.shared_miner`` (the group's template state), ``stream.worker`` (the loop) and
+``live.command_parts`` (what ``aiops watch`` does alike: options, incident output, signals).
 SIGTERM and Ctrl-C set a flag the loop checks between batches; the window in hand is then
 stored and acknowledged, and the command exits 0. Problems before the loop starts (a bad URL,
 a missing extra, an unreachable store) are one ``aiops: error:`` line and exit 2; a broker
@@ -12,19 +13,16 @@ that never answered before an ``--exit-after-idle`` ran out is one too.
 from __future__ import annotations
 
 import re
-import signal
 import sys
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager, suppress
 from pathlib import Path
-from types import FrameType
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from loguru import logger
 
 from aiops_copilot.cli_options import ExitAfterIdleOpt, KbPathsOpt, LogFormatOpt, NoMemoryOpt
+from aiops_copilot.live import command_parts as parts
 
 if TYPE_CHECKING:  # imported when the command runs: every other command starts faster
     from aiops_copilot.config import LoadedConfig
@@ -59,13 +57,8 @@ def consume(
     batch: Annotated[
         int, typer.Option("--batch", min=1, max=100_000, help="Messages fetched at once.")
     ] = 1000,
-    window: Annotated[
-        float, typer.Option("--window", min=0.1, help="Seconds of records analysed together.")
-    ] = 60.0,
-    max_window_records: Annotated[
-        int,
-        typer.Option("--max-window-records", min=1, help="A fuller window is analysed early."),
-    ] = 50_000,
+    window: parts.WindowOpt = 60.0,
+    max_window_records: parts.MaxWindowRecordsOpt = 50_000,
     ack_wait: Annotated[
         float | None,
         typer.Option(
@@ -126,13 +119,7 @@ def consume(
             "memory.enabled": False if no_memory else None,
         }
     )
-    if log_format is not None:
-        from aiops_copilot.ingest.formats import format_names, get_format
-
-        try:
-            get_format(log_format)
-        except KeyError:
-            fail(f"unknown log format {log_format!r}; known: {', '.join(format_names())}")
+    parts.check_format(log_format, fail)
     if wait <= window:
         logger.warning(
             "--ack-wait ({:g} s) is not longer than --window ({:g} s): messages are delivered "
@@ -162,23 +149,12 @@ def _run(
     kb_paths: list[Path] | None,
 ) -> None:
     from aiops_copilot.cli import _state, fail
-    from aiops_copilot.knowledge.loader import load_knowledge
-    from aiops_copilot.live.view import LinePrinter
     from aiops_copilot.store.location import StoreError
     from aiops_copilot.stream.assemble import assemble
 
     settings = loaded.settings
-    kb = load_knowledge(kb_paths or [])
-    for problem in kb.problems:
-        logger.warning("knowledge base: {}", problem)
-    printer = LinePrinter(sys.stdout)
-    notifier = _notifier(settings)
-
-    def on_incident(incident: Any, change: str) -> None:
-        printer(incident, change)
-        if notifier is not None:
-            notifier.notify(incident, change)
-
+    kb = parts.load_kb(kb_paths)
+    output = parts.IncidentOutput(settings, print_lines=True)
     try:
         try:
             worker, pipeline = assemble(
@@ -189,7 +165,7 @@ def _run(
                 kb=kb,
                 window=window,
                 max_window_records=max_window_records,
-                on_incident=on_incident,
+                on_incident=output,
             )
         except StoreError as exc:
             fail(str(exc))
@@ -202,49 +178,17 @@ def _run(
                 sys.stderr.flush()
             stop = threading.Event()
             try:
-                with _stop_on_signals(stop):
+                with parts.stop_on_signals(stop):
                     stats = worker.run(stop)
             finally:
                 worker.close()
         finally:
             pipeline.close()
     finally:
-        if notifier is not None:
-            notifier.close()
+        output.close()
     if not stats.connected and stats.broker_down:
         fail(f"gave up: {stats.broker_down}")
     _farewell(stats, pipeline)
-
-
-@contextmanager
-def _stop_on_signals(stop: threading.Event) -> Iterator[None]:
-    """SIGINT and SIGTERM set ``stop``: the loop stores the window in hand and returns."""
-
-    def handler(_signum: int, _frame: FrameType | None) -> None:
-        stop.set()
-
-    previous: dict[signal.Signals, Any] = {}
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        with suppress(ValueError):  # not the main thread
-            previous[signum] = signal.signal(signum, handler)
-    try:
-        yield
-    finally:
-        for signum, old in previous.items():
-            signal.signal(signum, old)
-
-
-def _notifier(settings: Any) -> Any:
-    """The notify targets, when ``[notify]`` configures any (None otherwise)."""
-    if getattr(settings, "notify", None) is None:
-        return None
-    from aiops_copilot.notify import Notifier
-
-    notifier = Notifier.from_settings(settings)
-    if not notifier.configured:
-        notifier.close()
-        return None
-    return notifier
 
 
 def _farewell(stats: WorkerStats, pipeline: LivePipeline) -> None:

@@ -1,8 +1,7 @@
-"""``POST /loki/api/v1/push``: Loki's JSON push body.
+"""``POST /loki/api/v1/push``: Loki's JSON push body (protobuf: :mod:`.loki_proto`).
 
 ``{"streams": [{"stream": {labels}, "values": [["<unix ns>", "<line>", {metadata}?], ...]}]}``
-(the current API, sent by Fluent Bit, Vector with ``encoding`` JSON, Grafana Alloy's
-``loki.write`` cannot: it sends protobuf), and the legacy
+(the current API, sent by Fluent Bit and Vector), and the legacy
 ``{"streams": [{"labels": "{job=\\"x\\"}", "entries": [{"ts": "<RFC 3339>", "line": "..."}]}]}``.
 Each stream is one source (its ``filename`` label, else ``loki/<service or job>``); its lines
 are parsed like a file's, the labels filling what a line does not say.
@@ -16,6 +15,7 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import datetime
 from typing import Any
 
 from aiops_copilot.api.body import decode_text, scalar
@@ -25,6 +25,8 @@ from aiops_copilot.api.errors import ApiError
 from aiops_copilot.ingest.timeparse import from_epoch, parse_any
 
 _LABEL = re.compile(r'\s*([A-Za-z_][A-Za-z0-9_.]*)\s*=~?\s*"((?:[^"\\]|\\.)*)"\s*,?')
+_ESCAPE = re.compile(r"\\(x[0-9a-fA-F]{2}|u[0-9a-fA-F]{4}|U[0-9a-fA-F]{8}|.)", re.DOTALL)
+_SIMPLE_ESCAPES = {"a": "\a", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t", "v": "\v"}
 
 
 def decode_loki(data: bytes, builder: Builder) -> Decoded:
@@ -50,7 +52,7 @@ def decode_loki(data: bytes, builder: Builder) -> Decoded:
             continue
         offered += len(values)
         entries = [e for v in values if (e := _entry(v, labels, number, decoded)) is not None]
-        builder.batch(_source(labels), entries, decoded)
+        builder.batch(source_of(labels), entries, decoded)
     if decoded.skipped and not decoded.records:
         raise ApiError(400, f"nothing usable in the push: {decoded.problem}")
     return decoded
@@ -59,7 +61,7 @@ def decode_loki(data: bytes, builder: Builder) -> Decoded:
 def _labels(stream: dict[str, Any], number: int, decoded: Decoded) -> dict[str, str]:
     raw = stream.get("stream", stream.get("labels", {}))
     if isinstance(raw, str):
-        return dict(_LABEL.findall(raw.strip().strip("{}")))
+        return parse_labels(raw)
     if isinstance(raw, dict):
         return {str(k): v for k, item in raw.items() if (v := scalar(item)) is not None}
     decoded.skip(f'stream {number}: "stream" labels must be an object')
@@ -84,9 +86,34 @@ def _entry(value: Any, labels: dict[str, str], number: int, decoded: Decoded) ->
     if moment is None:
         decoded.skip(f"stream {number}: timestamp {stamp!r} is not Unix nanoseconds")
         return None
+    extra = metadata if isinstance(metadata, dict) else {}
+    return entry_of(line, moment, labels, extra)
+
+
+def parse_labels(text: str) -> dict[str, str]:
+    """``{job="app", filename="/var/log/app.log"}`` (a stream selector) as a mapping; values
+    are Go-quoted (Promtail writes them with ``strconv.Quote``), so escapes are undone."""
+    return {
+        name: _ESCAPE.sub(_unescape, value)
+        for name, value in _LABEL.findall(text.strip().strip("{}"))
+    }
+
+
+def _unescape(match: re.Match[str]) -> str:
+    code = match.group(1)
+    if code[0] in "xuU" and len(code) > 1:
+        point = int(code[1:], 16)
+        return chr(point) if point <= 0x10FFFF and not 0xD800 <= point <= 0xDFFF else "\ufffd"
+    return _SIMPLE_ESCAPES.get(code, code)
+
+
+def entry_of(
+    line: str, moment: datetime, labels: dict[str, str], metadata: dict[str, Any]
+) -> Entry:
+    """One pushed line: the stream's labels and the entry's structured metadata as fields,
+    which also say its level, host and service when the line does not."""
     fields: dict[str, Any] = dict(labels)
-    if isinstance(metadata, dict):
-        fields.update({str(k): v for k, v in metadata.items() if scalar(v) is not None})
+    fields.update({str(k): v for k, v in metadata.items() if scalar(v) is not None})
     return Entry(
         text=line,
         timestamp=moment,
@@ -105,7 +132,8 @@ def _nanoseconds(stamp: Any) -> Any:
     return None
 
 
-def _source(labels: dict[str, str]) -> str:
+def source_of(labels: dict[str, str]) -> str:
+    """The source a stream's lines are cited under."""
     path = first(labels, FILE)
     if path:
         return path

@@ -1,4 +1,5 @@
-"""``POST /v1/otlp/logs``: an OTLP/HTTP JSON ``ExportLogsServiceRequest``.
+"""``POST /v1/otlp/logs``: an OTLP/HTTP JSON ``ExportLogsServiceRequest`` (protobuf:
+:mod:`.otlp_proto`).
 
 ``resourceLogs[].resource.attributes`` (``service.name``, ``host.name`` ...) and
 ``scopeLogs[].logRecords[]`` (``timeUnixNano``, ``severityNumber``/``severityText``, ``body``,
@@ -38,6 +39,12 @@ def decode_otlp(data: bytes, builder: Builder) -> Decoded:
         body: Any = json.loads(text)
     except (ValueError, RecursionError):
         raise ApiError(400, "body is not valid JSON (OTLP ExportLogsServiceRequest)") from None
+    return decode_request(body, builder)
+
+
+def decode_request(body: Any, builder: Builder) -> Decoded:
+    """An ``ExportLogsServiceRequest`` in its JSON mapping (also what the protobuf decoder
+    turns a binary one into)."""
     resources = _get(body, "resourceLogs", "resource_logs") if isinstance(body, dict) else None
     if not isinstance(resources, list):
         raise ApiError(400, 'body must be a JSON object with a "resourceLogs" list (OTLP logs)')

@@ -16,12 +16,14 @@ from fastapi import APIRouter, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
-from aiops_copilot.api.body import inflate, json_only, media_type
+from aiops_copilot.api.body import inflate, is_protobuf, json_only, media_type
 from aiops_copilot.api.decode.common import Builder, Decoded
 from aiops_copilot.api.decode.elastic import BulkRequest, decode_bulk
 from aiops_copilot.api.decode.lines import JSON_TYPES, decode_logs
 from aiops_copilot.api.decode.loki import decode_loki
+from aiops_copilot.api.decode.loki_proto import decode_loki_proto
 from aiops_copilot.api.decode.otlp import decode_otlp
+from aiops_copilot.api.decode.otlp_proto import PROTOBUF, decode_otlp_proto, response_bytes
 from aiops_copilot.api.errors import ApiError, documented
 from aiops_copilot.api.schemas import BULK_BODY, LOGS_BODY, LOKI_BODY, OTLP_BODY
 from aiops_copilot.api.state import server
@@ -108,10 +110,13 @@ async def push_logs(
 ) -> Accepted:
     """Newline-delimited JSON (``application/x-ndjson``/``application/json``: one object per
     line, or an array) or plain log lines (``text/plain``, or no Content-Type), parsed as
-    ``aiops analyze`` parses a file."""
+    ``aiops analyze`` parses a file. A protobuf body is OTLP/HTTP logs (this is OTLP's
+    default path), answered in protobuf."""
     if log_format is not None and log_format not in format_names():
         raise ApiError(400, f"unknown format {log_format!r}; known: {', '.join(format_names())}")
     kind = media_type(request.headers.get("content-type"))
+    if is_protobuf(kind):  # OTLP/HTTP's default path for logs is this one
+        return await _otlp_protobuf(request)  # type: ignore[return-value]
     name = source.strip() or "http"
 
     def decode(data: bytes, builder: Builder) -> Decoded:
@@ -132,13 +137,19 @@ async def push_logs(
     response_class=Response,
     responses=ERRORS,
     openapi_extra=LOKI_BODY,
-    summary="Loki push API (JSON)",
+    summary="Loki push API (JSON or snappy protobuf)",
 )
 async def loki_push(request: Request) -> Response:
-    """Loki's JSON push body; protobuf (Promtail's snappy encoding) is refused with 415."""
+    """Loki's push body: JSON (Fluent Bit, Vector) or snappy-compressed protobuf (Promtail,
+    Grafana Alloy's ``loki.write``)."""
     kind = media_type(request.headers.get("content-type"))
+    limit = server(request).options.max_body_bytes
+    # Loki's protobuf body is snappy without saying so; a sender that says it was undone.
+    still_snappy = (request.headers.get("content-encoding") or "").strip().lower() != "snappy"
 
     def decode(data: bytes, builder: Builder) -> Decoded:
+        if is_protobuf(kind):
+            return decode_loki_proto(data, builder, limit=limit, compressed=still_snappy)
         json_only(kind, ("application/json",), "Fluent Bit loki output, Vector loki sink")
         return decode_loki(data, builder)
 
@@ -187,11 +198,14 @@ async def _bulk(request: Request, index: str | None) -> dict[str, Any]:
     "/v1/otlp/logs",
     responses=ERRORS,
     openapi_extra=OTLP_BODY,
-    summary="OTLP/HTTP logs (JSON encoding)",
+    summary="OTLP/HTTP logs (JSON or protobuf)",
 )
-async def otlp_logs(request: Request) -> dict[str, Any]:
-    """An ``ExportLogsServiceRequest`` in OTLP's JSON encoding; protobuf gets 415."""
+async def otlp_logs(request: Request) -> Any:
+    """An ``ExportLogsServiceRequest`` in OTLP's JSON or protobuf encoding, answered in the
+    same encoding."""
     kind = media_type(request.headers.get("content-type"))
+    if is_protobuf(kind):
+        return await _otlp_protobuf(request)
 
     def decode(data: bytes, builder: Builder) -> Decoded:
         json_only(kind, ("application/json",), "otlphttp exporter: encoding: json")
@@ -206,6 +220,13 @@ async def otlp_logs(request: Request) -> dict[str, Any]:
             }
         }
     return {}
+
+
+async def _otlp_protobuf(request: Request) -> Response:
+    """OTLP/HTTP in protobuf (the Collector's default), on ``/v1/otlp/logs`` and on OTLP's
+    own default path ``/v1/logs``: the answer is a protobuf ``ExportLogsServiceResponse``."""
+    decoded: Decoded = await ingest(request, "otlp", decode_otlp_proto)
+    return Response(response_bytes(decoded), media_type=PROTOBUF)
 
 
 @router.head("/", include_in_schema=False)
