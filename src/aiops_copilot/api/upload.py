@@ -6,10 +6,11 @@ multi-line folding), so the report is the CLI's JSON contract, byte for byte the
 incidents. It runs on the server's analysis pool, never on the event loop.
 
 Differences from the CLI, on purpose: a fresh miner per upload (the live miner's templates
-are the stream's, not this file's), no miner state file, and vector memory is not consulted
-— the live pipeline holds it (Qdrant local mode admits one user of its folder), so the
-report equals ``aiops analyze --format json --no-memory``. The upload is stored only when
-asked (``?store=true``), as a run of its own; otherwise it is a question, not history.
+are the stream's, not this file's) and no miner state file. Vector memory is the live
+pipeline's (Qdrant local mode admits one user of its folder), shared under a lock: the report
+cites runbooks and similar past incidents as the CLI's does. The upload is stored only when
+asked (``?store=true``), as a run of its own, and only then remembered; otherwise it is a
+question, not history.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from aiops_copilot.ingest.reader import IngestRun, ReadOptions, iter_records, op
 from aiops_copilot.ingest.sources import expand_inputs
 from aiops_copilot.knowledge.loader import KnowledgeBase
 from aiops_copilot.learning import LearnedRules
+from aiops_copilot.memory.runtime import Recall
 from aiops_copilot.models import AnalysisResult
 from aiops_copilot.parsing.miner import MinerConfig, TemplateMiner
 from aiops_copilot.store.location import StoreError
@@ -76,9 +78,11 @@ def analyze_upload(
     store: Store | None = None,
     forced_format: str | None = None,
     record: bool = False,
+    memory: Recall | None = None,
 ) -> AnalysisResult:
     """Analyse the spooled file as ``aiops analyze`` would analyse ``name``: with the rules
-    learned from feedback in ``store``, and recorded there when ``record`` is set."""
+    learned from feedback in ``store``, citing ``memory``, and recorded in both when
+    ``record`` is set."""
     sources, skipped = expand_inputs([str(path)])
     if not sources:
         reason = skipped[0].reason if skipped else "nothing to read"
@@ -108,7 +112,7 @@ def analyze_upload(
         AnalysisOptions(
             window_minutes=settings.detect.window_minutes,
             detectors=default_detectors(baseline),
-            memory=None,
+            memory=memory,
             learned=learned,
         ),
     )
@@ -117,6 +121,8 @@ def analyze_upload(
             store.record(result, command="api-analyze", started_at=started_at)
         except StoreError as exc:
             raise ApiError(503, f"analysed, but not stored: {exc}") from None
+        if memory is not None:  # after the store, as the CLI: its resolution notes
+            memory.remember(result.incidents)
     return result
 
 

@@ -540,9 +540,16 @@ class LivePipeline:
     def _open_memory(self, settings: Settings) -> Any:
         if not settings.memory.enabled:
             return None
-        from aiops_copilot.memory.runtime import recall
+        from aiops_copilot.memory.runtime import SharedRecall, recall
 
-        return self._resources.enter_context(recall(settings))
+        opened = self._resources.enter_context(recall(settings))
+        return SharedRecall(opened) if opened is not None else None
+
+    @property
+    def memory(self) -> Any:
+        """The pipeline's memory (``None`` when off), safe to share with other threads: the
+        API's upload analyses cite from it too (one client per Qdrant folder)."""
+        return self._memory
 
     def _seed_baseline(self, settings: Settings) -> None:
         """``detect.baseline`` files, mined first with the pipeline's miner, seed "normal"."""

@@ -6,6 +6,7 @@ Kept apart from the CLI so that every command (``analyze``, ``kb add``/``search`
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, Protocol
@@ -101,6 +102,39 @@ class LazyRecall:
     def close(self) -> None:
         if self._memory is not None:
             self._memory.close()
+
+
+class SharedRecall:
+    """A :class:`Recall` that several threads may use: each call holds one lock.
+
+    Why: ``aiops serve`` analyses the live stream on its worker thread and uploads on its
+    analysis pool, and Qdrant's local mode admits one client per folder, so both must share
+    one memory. The look-ups take milliseconds; serialising them costs nothing noticeable
+    and keeps the lazily opened client and its cache consistent."""
+
+    def __init__(self, inner: Recall) -> None:
+        self._inner = inner
+        self._lock = threading.Lock()
+
+    def similar_incidents(
+        self, incident: Incident, k: int, diagnosis: Diagnosis | None = None
+    ) -> list[SimilarIncident]:
+        with self._lock:
+            return self._inner.similar_incidents(incident, k, diagnosis)
+
+    def runbook_passages(
+        self, incident: Incident, k: int, diagnosis: Diagnosis | None = None
+    ) -> list[RunbookPassage]:
+        with self._lock:
+            return self._inner.runbook_passages(incident, k, diagnosis)
+
+    def remember(self, incidents: Sequence[Incident]) -> int:
+        with self._lock:
+            return self._inner.remember(incidents)
+
+    def close(self) -> None:
+        with self._lock:
+            self._inner.close()
 
 
 class Recall(Protocol):

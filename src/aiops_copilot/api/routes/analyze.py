@@ -59,6 +59,7 @@ async def analyze(
         started = time.perf_counter()
         loop = asyncio.get_running_loop()
         kb = state.kb
+        memory = state.pipeline.memory if state.pipeline is not None else None
         result = await loop.run_in_executor(
             state.analyses,
             lambda: analyze_upload(
@@ -69,6 +70,7 @@ async def analyze(
                 store=state.store,
                 forced_format=log_format,
                 record=store,
+                memory=memory,
             ),
         )
         state.metrics.analysis.labels(kind="upload").observe(time.perf_counter() - started)
