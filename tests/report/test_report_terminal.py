@@ -9,8 +9,8 @@ import pytest
 from report_samples import SAMPLES, bare_incident, empty_result, full_result, hostile_result
 from rich.console import Console
 
-from aiops_copilot.models import AnalysisResult, LineRef
-from aiops_copilot.report.terminal import render_terminal, render_text
+from aiops_copilot.models import AnalysisResult, LineRef, Severity, Signal, SignalKind
+from aiops_copilot.report.terminal import render_terminal, render_text, signal_kinds
 
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
@@ -173,3 +173,20 @@ def test_evidence_locations(sources: list[str], shown: list[str], hidden: list[s
         assert text in out
     for text in hidden:
         assert text not in out
+
+
+def test_signal_line_names_each_kind_once() -> None:
+    """Beside a diagnosis: each kind once, its best score and how many templates raised it."""
+
+    def raised(kind: SignalKind, score: float, template: str) -> Signal:
+        return Signal(kind, template, score, "why", Severity.HIGH)
+
+    found = bare_incident()
+    found.signals = [
+        raised(SignalKind.SIGNATURE, 0.9, "t1"),
+        raised(SignalKind.SEVERITY, 0.6, "t1"),
+        raised(SignalKind.SIGNATURE, 0.9, "t2"),
+        raised(SignalKind.SEVERITY, 0.8, "t2"),
+        raised(SignalKind.BURST, 0.61, "t3"),
+    ]
+    assert signal_kinds(found) == "signature 0.90 ×2, severity 0.80 ×2, burst 0.61"

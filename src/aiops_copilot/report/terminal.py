@@ -250,11 +250,25 @@ def _timeline(incident: Incident) -> Text | None:
     return text
 
 
+def signal_kinds(incident: Incident) -> str:
+    """``signature 0.90 ×2, severity 0.80 ×2, burst 0.61``: each kind once, its best score and
+    how many templates raised it, strongest first (one line beside a diagnosis, where a
+    list of every template's signal repeats the same words)."""
+    best: dict[str, tuple[float, int]] = {}
+    for signal in incident.signals:
+        score, count = best.get(signal.kind.value, (0.0, 0))
+        best[signal.kind.value] = (max(score, signal.score), count + 1)
+    ranked = sorted(best.items(), key=lambda item: (-item[1][0], item[0]))
+    return ", ".join(
+        f"{kind} {score:.2f}" + (f" ×{count}" if count > 1 else "")
+        for kind, (score, count) in ranked
+    )
+
+
 def _signals(incident: Incident, *, full: bool) -> list[RenderableType]:
     """With a diagnosis, one line of signal kinds; without, each signal and its reason."""
     if not full:
-        kinds = ", ".join(f"{s.kind.value} {s.score:.2f}" for s in incident.signals[:6])
-        return [_labelled("Signals", kinds, style="dim")]
+        return [_labelled("Signals", signal_kinds(incident), style="dim")]
     rows = _grid(justify="left")
     for signal in incident.signals:
         reason = _text(signal.reason)
