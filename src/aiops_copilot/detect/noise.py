@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
 from aiops_copilot.detect.stats import TemplateStats
 from aiops_copilot.knowledge.loader import error_line
+from aiops_copilot.knowledge.schema import compiling_regex
 from aiops_copilot.models import Level
 from aiops_copilot.yamlio import load_yaml
 
@@ -35,12 +36,7 @@ class NoiseRule(BaseModel):
     @field_validator("regex", "unless")
     @classmethod
     def _compiles(cls, value: str | None) -> str | None:
-        if value is not None:
-            try:
-                re.compile(value)
-            except re.error as exc:
-                raise ValueError(f"regex does not compile: {exc}") from None
-        return value
+        return compiling_regex(value)
 
 
 @dataclass(frozen=True)

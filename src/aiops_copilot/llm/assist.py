@@ -28,13 +28,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from loguru import logger
 
 from aiops_copilot.knowledge.loader import KnowledgeBase
 from aiops_copilot.llm.answer import Answer, Rejection, answer_schema, check_answer
 from aiops_copilot.llm.audit import AuditLog, default_audit_path
+from aiops_copilot.llm.budget import RequestBudget
 from aiops_copilot.llm.cache import AnswerCache, default_cache_dir
 from aiops_copilot.llm.evidence_pack import EvidencePack, build_pack
 from aiops_copilot.llm.gate import (
@@ -60,7 +61,15 @@ from aiops_copilot.models import (
 if TYPE_CHECKING:
     from aiops_copilot.config import LlmSettings
 
-__all__ = ["AssistLimits", "AssistReport", "Assistant", "apply_answer", "build_assistant"]
+__all__ = [
+    "AssistLimits",
+    "AssistReport",
+    "Assistant",
+    "Refiner",
+    "apply_answer",
+    "begin_refine",
+    "build_assistant",
+]
 
 #: Remediation steps and commands a refined diagnosis lists at most (model's first).
 MAX_STEPS = 10
@@ -98,6 +107,12 @@ class AssistLimits:
             min_severity=Severity(settings.min_severity),
         )
 
+    def request_budget(self) -> RequestBudget:
+        """A fresh budget for one analysis; its clock starts now."""
+        return RequestBudget(
+            timeout=self.timeout, seconds=self.budget_seconds, requests=self.max_requests
+        )
+
 
 @dataclass
 class AssistReport:
@@ -133,42 +148,30 @@ class AssistReport:
         }
 
 
-class _Budget:
-    """Requests and seconds left for this analysis, and the breaker: thread-safe."""
+class Refiner(Protocol):
+    """What :func:`begin_refine` needs of an engine (the assistant, the CrewAI crew)."""
 
-    def __init__(self, limits: AssistLimits, clock: Callable[[], float] = time.monotonic):
-        self.limits = limits
-        self._clock = clock
-        self.deadline = clock() + limits.budget_seconds
-        self.requests = 0
-        self.stopped: str | None = None
-        self._lock = threading.Lock()
+    provider: GatedProvider
+    limits: AssistLimits
+    report: AssistReport
 
-    def permit(self) -> float | None:
-        """The timeout for one more request, or None when none may be sent."""
-        with self._lock:
-            if self.stopped is not None:
-                return None
-            remaining = self.deadline - self._clock()
-            if self.requests >= self.limits.max_requests:
-                self.stopped = f"budget exhausted ({self.limits.max_requests} requests)"
-                return None
-            if remaining <= 0.05:
-                self.stopped = f"budget exhausted ({self.limits.budget_seconds:g} s)"
-                return None
-            self.requests += 1
-            return min(self.limits.timeout, remaining)
 
-    def trip(self, reason: str) -> bool:
-        """Stop sending for the rest of the run; True only for the first reason."""
-        with self._lock:
-            if self.stopped is not None:
-                return False
-            self.stopped = reason
-            return True
+def begin_refine(
+    owner: Refiner, incidents: Sequence[Incident]
+) -> tuple[float, list[Incident], AssistReport]:
+    """Start one ``refine``: when it began, the incidents worth a model's time in the order
+    given (worst first), and a fresh report counting them, already installed as
+    ``owner.report`` so that ``summary()`` speaks of this run even when it stops at once.
 
-    def remaining(self) -> float:
-        return self.deadline - self._clock()
+    Why shared: both engines (this assistant and ``--engine crewai``) must ask about the same
+    incidents -- diagnosed, at or above ``min_severity`` -- and report them alike, so the engine
+    changes who asks the model, never what is asked about."""
+    started = time.monotonic()
+    floor = owner.limits.min_severity.rank
+    chosen = [i for i in incidents if i.diagnosis is not None and i.severity.rank >= floor]
+    report = owner.report = AssistReport(owner.provider.name, owner.provider.model)
+    report.incidents = len(chosen)
+    return started, chosen, report
 
 
 @dataclass
@@ -211,14 +214,10 @@ class Assistant:
 
     def refine(self, incidents: Sequence[Incident], kb: KnowledgeBase) -> AssistReport:
         """Ask the model about each diagnosed incident (worst first) and apply valid answers."""
-        started = time.monotonic()
-        floor = self.limits.min_severity.rank
-        chosen = [i for i in incidents if i.diagnosis is not None and i.severity.rank >= floor]
-        report = self.report = AssistReport(self.provider.name, self.provider.model)
-        report.incidents = len(chosen)
+        started, chosen, report = begin_refine(self, incidents)
         if not chosen:
             return report
-        budget = _Budget(self.limits)
+        budget = self.limits.request_budget()
         audit = self.provider.audit
         if audit is not None:
             audit.start(provider=self.provider.name, model=self.provider.model)
@@ -256,7 +255,7 @@ class Assistant:
             logger.warning("llm: cannot prepare {}: {}: {}", incident.id, type(exc).__name__, exc)
             return None
 
-    def _consult(self, job: _Job, budget: _Budget) -> _Outcome:
+    def _consult(self, job: _Job, budget: RequestBudget) -> _Outcome:
         """Ask, check, and on a failed check ask once more with the reason; never raises."""
         outcome = _Outcome("failed")
         request: SealedRequest | None = job.sealed

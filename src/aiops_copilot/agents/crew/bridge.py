@@ -19,16 +19,18 @@ from __future__ import annotations
 
 import json
 import threading
-import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from loguru import logger
 
+from aiops_copilot.llm.budget import RequestBudget
 from aiops_copilot.llm.gate import BudgetExhausted, GatedProvider, Reply
 from aiops_copilot.llm.providers import AnswerFormatError, ProviderError
 
+# RequestBudget lives in aiops_copilot.llm.budget (shared with the built-in assistant); it is
+# re-exported here because it is the type ModelLine takes.
 __all__ = ["CrewHalt", "ModelLine", "RequestBudget", "gated_llm", "plain_messages"]
 
 #: What CrewAI is told when the model's message was not JSON (the guardrail then rejects it).
@@ -37,52 +39,6 @@ NOT_JSON = "(no answer: the model's message was not a JSON object)"
 
 class CrewHalt(Exception):
     """No more model calls in this run. Worded so CrewAI's rate-limit retry does not fire."""
-
-
-class RequestBudget:
-    """Requests and seconds left for the crew's run, and the breaker; thread-safe.
-
-    ``permit`` is what :meth:`GatedProvider.send` calls just before a request leaves: the
-    timeout to use, or ``None`` when nothing more may be sent."""
-
-    def __init__(
-        self,
-        *,
-        timeout: float,
-        seconds: float,
-        requests: int,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        self.timeout = timeout
-        self.seconds = seconds
-        self.max_requests = requests
-        self._clock = clock
-        self.deadline = clock() + seconds
-        self.requests = 0
-        self.stopped: str | None = None
-        self._lock = threading.Lock()
-
-    def permit(self) -> float | None:
-        with self._lock:
-            if self.stopped is not None:
-                return None
-            if self.requests >= self.max_requests:
-                self.stopped = f"budget exhausted ({self.max_requests} requests)"
-                return None
-            remaining = self.deadline - self._clock()
-            if remaining <= 0.05:
-                self.stopped = f"budget exhausted ({self.seconds:g} s)"
-                return None
-            self.requests += 1
-            return min(self.timeout, remaining)
-
-    def trip(self, reason: str) -> bool:
-        """Stop for the rest of the run; True only the first time (warn once)."""
-        with self._lock:
-            if self.stopped is not None:
-                return False
-            self.stopped = reason
-            return True
 
 
 @dataclass

@@ -29,12 +29,12 @@ from typing import Any
 
 from loguru import logger
 
-from aiops_copilot.agents.crew.bridge import CrewHalt, Exchange, ModelLine, RequestBudget, gated_llm
+from aiops_copilot.agents.crew.bridge import CrewHalt, Exchange, ModelLine, gated_llm
 from aiops_copilot.agents.crew.offline import CrewApi
 from aiops_copilot.agents.crew.roster import Roster, build_agents, load_roster
 from aiops_copilot.knowledge.loader import KnowledgeBase
 from aiops_copilot.llm.answer import Answer, Rejection, answer_schema, check_answer
-from aiops_copilot.llm.assist import AssistLimits, AssistReport, apply_answer
+from aiops_copilot.llm.assist import AssistLimits, AssistReport, apply_answer, begin_refine
 from aiops_copilot.llm.evidence_pack import EvidencePack, build_pack
 from aiops_copilot.llm.gate import GatedProvider
 from aiops_copilot.llm.prompting import PromptBook, shipped_book
@@ -85,22 +85,14 @@ class CrewEngine:
 
     def refine(self, incidents: Sequence[Incident], kb: KnowledgeBase) -> AssistReport:
         """Run one crew over the incidents worth a model's time (worst first); never raises."""
-        started = time.monotonic()
-        floor = self.limits.min_severity.rank
-        chosen = [i for i in incidents if i.diagnosis is not None and i.severity.rank >= floor]
-        report = self.report = AssistReport(self.provider.name, self.provider.model)
-        report.incidents = len(chosen)
+        started, chosen, report = begin_refine(self, incidents)
         if not chosen:
             return report
         if self.provider.audit is not None:
             self.provider.audit.start(
                 provider=self.provider.name, model=self.provider.model, engine=ENGINE
             )
-        budget = RequestBudget(
-            timeout=self.limits.timeout,
-            seconds=self.limits.budget_seconds,
-            requests=self.limits.max_requests,
-        )
+        budget = self.limits.request_budget()
         line = ModelLine(self.provider, self.schema, budget)
         jobs = [self._prepare(incident, kb) for incident in chosen]  # sealed in rank order
         self._kickoff(jobs, line)
