@@ -96,3 +96,32 @@ def test_bad_payloads_are_counted_not_fatal() -> None:
     assert len(records) == 1 and "\ufffd" in records[0].message
     assert decoder.stats.skipped == 3 and decoder.stats.invalid_utf8 == 1
     assert decoder.stats.messages == 4 and decoder.stats.records == 1
+
+
+def test_binary_otlp_as_the_collectors_kafka_exporter_writes_it() -> None:
+    """``otlp_proto``, the Collector's default for Kafka: one request per message, decoded as
+    ``aiops serve`` decodes it; text that merely starts like one is still text."""
+    from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
+    from opentelemetry.proto.common.v1.common_pb2 import AnyValue
+
+    request = ExportLogsServiceRequest()
+    resource = request.resource_logs.add()
+    resource.resource.attributes.add(key="service.name", value=AnyValue(string_value="pay"))
+    scope = resource.scope_logs.add()
+    for line in ("payment 42 declined: card expired", "payment 43 declined: card expired"):
+        scope.log_records.add(
+            time_unix_nano=1_795_000_000_000_000_000,
+            severity_number=17,  # ERROR
+            body=AnyValue(string_value=line),
+        )
+    decoder = PayloadDecoder()
+    records = decoder.decode(
+        messages(request.SerializeToString(), b"\n\x01not a request", b"plain line"),
+        "kafka:otlp_logs",
+    )
+    assert [(r.source, r.message, r.level) for r in records[:2]] == [
+        ("otlp/pay", "payment 42 declined: card expired", Level.ERROR),
+        ("otlp/pay", "payment 43 declined: card expired", Level.ERROR),
+    ]
+    assert [r.source for r in records[2:]] == ["kafka:otlp_logs", "kafka:otlp_logs"]
+    assert decoder.stats.skipped == 0

@@ -11,8 +11,14 @@ What a payload may be:
 * a pretty-printed JSON object over several lines: the same, once compacted;
 * a Loki push body (``{"streams": [...]}``) or an OTLP/HTTP JSON body
   (``{"resourceLogs": [...]}``): decoded by the API's own decoders, each Loki stream or OTLP
-  file one source. Those decoders come with the ``serve`` extra; without it such payloads
-  are skipped and counted.
+  file one source;
+* a binary OTLP ``ExportLogsServiceRequest``: what the OpenTelemetry Collector's Kafka
+  exporter writes by default (``otlp_proto``). Recognised only when the bytes parse as one,
+  hold at least one log record, and either serialise back to exactly the same bytes or are
+  not UTF-8 text at all, so a text line is never mistaken for it.
+
+The shipper decoders come with the ``serve`` extra; without it such payloads are skipped and
+counted.
 
 Records of plain and JSON payloads cite the stream (``redis:logs``) as their source, numbered
 from 1 in the order this consumer received them (a running count, like the syslog
@@ -66,6 +72,10 @@ class PayloadDecoder:
         entries: list[Entry] = []
         for message in messages:
             self.stats.messages += 1
+            if _maybe_otlp_protobuf(message.payload) and self._otlp_protobuf(
+                message.payload, decoded
+            ):
+                continue
             text, invalid = _text(message.payload)
             decoded.invalid_utf8 += invalid
             stripped = text.strip()
@@ -96,6 +106,40 @@ class PayloadDecoder:
         self.stats.records += len(records)
         return records
 
+    def _otlp_protobuf(self, payload: bytes, decoded: Decoded) -> bool:
+        """A binary OTLP logs request, decoded as ``aiops serve`` decodes one; False when the
+        bytes are not one after all (they are then read as text)."""
+        try:
+            from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import (
+                ExportLogsServiceRequest,
+            )
+
+            from aiops_copilot.api.decode.otlp_proto import decode_otlp_proto
+            from aiops_copilot.api.errors import ApiError
+        except ImportError:
+            return False
+        request = ExportLogsServiceRequest()
+        try:
+            request.ParseFromString(payload)
+        except Exception:  # google.protobuf.message.DecodeError, or a too-deep message
+            return False
+        records = sum(
+            len(scope.log_records)
+            for resource in request.resource_logs
+            for scope in resource.scope_logs
+        )
+        if not records or not (request.SerializeToString() == payload or not _is_utf8(payload)):
+            return False
+        try:
+            body = decode_otlp_proto(payload, self._builder)
+        except ApiError as exc:
+            self.stats.skipped += 1
+            logger.info("payload skipped: {}", exc.message)
+            return True
+        decoded.batches.extend(body.batches)
+        self.stats.skipped += body.skipped
+        return True
+
     def _shipper_body(self, payload: bytes, data: dict[str, object], decoded: Decoded) -> None:
         """A Loki push or an OTLP body in one message, through the API's decoders."""
         try:
@@ -120,6 +164,25 @@ class PayloadDecoder:
             return
         decoded.batches.extend(body.batches)
         self.stats.skipped += body.skipped
+
+
+def _maybe_otlp_protobuf(payload: bytes) -> bool:
+    """Cheap first test: an ``ExportLogsServiceRequest`` starts with field 1 (resource_logs,
+    length-delimited: byte 0x0A) and is not text (it holds a control byte other than
+    whitespace); the full check parses it."""
+    return (
+        len(payload) > 2
+        and payload[0] == 0x0A
+        and any(b < 0x09 or 0x0E <= b < 0x20 for b in payload[1:64])
+    )
+
+
+def _is_utf8(payload: bytes) -> bool:
+    try:
+        payload.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def _text(payload: bytes) -> tuple[str, int]:
