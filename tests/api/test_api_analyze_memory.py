@@ -110,3 +110,29 @@ def test_only_a_stored_upload_is_remembered(memory_folder: Path) -> None:
     assert asked == 0  # a question, not history
     kept, fingerprints = _remembered_after(memory_folder.parent / "kept", store="true")
     assert fingerprints and kept == len(fingerprints)
+
+
+def test_resolving_keeps_the_note_in_the_shared_memory(memory_folder: Path) -> None:
+    """``POST /v1/incidents/{id}/resolve`` writes the note to the memory the server holds
+    (a second client could not open the folder), so similar incidents later cite it."""
+    folder = memory_folder.parent / "resolved"
+    folder.mkdir()
+    settings = Settings(
+        store=StoreSettings(url=str(folder / "store.db")),
+        memory=MemorySettings(path=folder / "qdrant"),
+    )
+    with running_api(options_for(folder, settings=settings)) as api:
+        kept = _upload(api, store="true")["incidents"][0]
+        with api.client() as client:
+            answer = client.post(
+                f"/v1/incidents/{kept['id']}/resolve", json={"note": "pool capped at 20"}
+            )
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["remembered"] is True
+    memory = open_memory(MemoryTarget(path=folder / "qdrant"), required=True)
+    assert memory is not None
+    try:
+        payloads = memory.search(Kind.INCIDENTS, kept["title"], 5)
+        assert any(hit.payload.get("resolution") == "pool capped at 20" for hit in payloads)
+    finally:
+        memory.close()

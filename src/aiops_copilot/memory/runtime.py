@@ -11,6 +11,8 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, Protocol
 
+from loguru import logger
+
 from aiops_copilot.models import Diagnosis, Incident, RunbookPassage, SimilarIncident
 
 # Qdrant's client, numpy and the model are imported when memory is first opened: a command
@@ -99,6 +101,19 @@ class LazyRecall:
         opened_recall = self._open()
         return opened_recall.remember(incidents) if opened_recall else 0
 
+    def record_resolution(self, fingerprint: str, note: str) -> bool:
+        """Keep how a remembered incident was fixed (False: memory off, or not remembered)."""
+        from aiops_copilot.memory.incidents import record_resolution
+
+        opened_recall = self._open()
+        if opened_recall is None or self._memory is None:
+            return False
+        try:
+            return record_resolution(self._memory, fingerprint, note)
+        except Exception as exc:  # memory is an aid: the store already has the note
+            logger.warning("memory: resolution of {} not kept: {}", fingerprint, exc)
+            return False
+
     def close(self) -> None:
         if self._memory is not None:
             self._memory.close()
@@ -131,6 +146,14 @@ class SharedRecall:
     def remember(self, incidents: Sequence[Incident]) -> int:
         with self._lock:
             return self._inner.remember(incidents)
+
+    def record_resolution(self, fingerprint: str, note: str) -> bool:
+        """What :meth:`LazyRecall.record_resolution` does, when the shared memory can."""
+        record = getattr(self._inner, "record_resolution", None)
+        if record is None:
+            return False
+        with self._lock:
+            return bool(record(fingerprint, note))
 
     def close(self) -> None:
         with self._lock:

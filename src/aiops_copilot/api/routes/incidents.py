@@ -1,4 +1,5 @@
-"""The read API over the store, and feedback: the same incidents ``aiops incidents`` shows.
+"""The read API over the store, feedback and resolving: the same incidents ``aiops incidents``
+shows.
 
 Bodies are the CLI's JSON (``store/views.py``): a list item is ``aiops incidents list
 --format json``'s item, an incident is ``aiops incidents show --format json``. Feedback has
@@ -71,6 +72,23 @@ class FeedbackIn(BaseModel):
     merge: str | None = Field(None, max_length=64, description="id of the incident it belongs to")
     split: bool = Field(False, description="it lumps unrelated problems together")
     note: str | None = Field(None, max_length=4000, description="why, in your words")
+
+
+class ResolveIn(BaseModel):
+    """What ``aiops incidents resolve ID --note`` takes."""
+
+    model_config = ConfigDict(extra="forbid")
+    note: str = Field(
+        min_length=1, max_length=4000, description="what fixed it (shown when it recurs)"
+    )
+    notify: bool = Field(True, description="tell the notify targets that were paged about it")
+
+
+class ResolveOut(BaseModel):
+    incident: IncidentItem
+    remembered: bool = Field(description="vector memory keeps the note for similar incidents")
+    notified: int = Field(description="notify targets the resolution was queued for")
+    message: str | None = Field(None, description="why nobody was told, when that is news")
 
 
 class RuleOut(BaseModel):
@@ -207,6 +225,50 @@ async def feedback(request: Request, incident_id: IncidentId, body: FeedbackIn) 
             {"fingerprint": r.fingerprint, "kind": r.kind, "value": r.value, "weight": r.weight}
             for r in outcome.rules
         ],
+    }
+
+
+@router.post(
+    "/v1/incidents/{incident_id}/resolve",
+    response_model=ResolveOut,
+    responses=documented(400, 401, 404, 503),
+    summary="Mark an incident resolved, with what fixed it",
+)
+async def resolve(request: Request, incident_id: IncidentId, body: ResolveIn) -> dict[str, Any]:
+    """``aiops incidents resolve ID --note N``: the store marks it resolved (it becomes
+    "recurred" if it comes back), memory keeps the note for similar incidents, and the notify
+    targets that were paged about it hear that it is over."""
+    note = body.note.strip()
+    if not note:
+        raise ApiError(400, "note must say what fixed it")
+    state = server(request)
+    store = _store(request)
+
+    def settle() -> tuple[Any, Any]:
+        summary = store.resolve(incident_id, note)
+        detail = store.incident(summary.id)
+        return summary, detail
+
+    summary, detail = await _read(settle)
+    memory = state.pipeline.memory if state.pipeline is not None else None
+    remembered = False
+    if memory is not None:
+        remembered = await run_in_threadpool(memory.record_resolution, summary.fingerprint, note)
+    notified, message = 0, None
+    if body.notify and state.notifier is not None:
+        from aiops_copilot.notify.resolution import resolved_incident
+
+        report = detail.occurrences[0].report if detail.occurrences else None
+        incident = resolved_incident(summary, report)
+        if isinstance(incident, str):
+            message = incident
+        else:
+            notified = state.notifier.resolve(incident)
+    return {
+        "incident": summary_to_dict(summary),
+        "remembered": remembered,
+        "notified": notified,
+        "message": message,
     }
 
 
