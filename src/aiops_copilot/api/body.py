@@ -157,15 +157,6 @@ def media_type(content_type: str | None) -> str:
     return (content_type or "").split(";", 1)[0].strip().lower()
 
 
-def decode_text(data: bytes) -> tuple[str, int]:
-    """UTF-8 text (a BOM dropped); invalid bytes become U+FFFD and are counted."""
-    try:
-        return data.decode("utf-8-sig"), 0
-    except UnicodeDecodeError:
-        text = data.decode("utf-8-sig", errors="replace")
-        return text, text.count("\ufffd")
-
-
 def is_protobuf(kind: str) -> bool:
     return kind in (
         "application/x-protobuf",

@@ -33,7 +33,7 @@ from dataclasses import dataclass
 
 from loguru import logger
 
-from aiops_copilot.api.decode.common import Builder, Decoded, Entry, FormatMemory
+from aiops_copilot.api.decode.common import Builder, Decoded, Entry, FormatMemory, decode_text
 from aiops_copilot.ingest.formats.json_lines import load_object
 from aiops_copilot.models import LogRecord
 from aiops_copilot.stream.broker import Message
@@ -76,7 +76,7 @@ class PayloadDecoder:
                 message.payload, decoded
             ):
                 continue
-            text, invalid = _text(message.payload)
+            text, invalid = decode_text(message.payload)
             decoded.invalid_utf8 += invalid
             stripped = text.strip()
             if not stripped:
@@ -110,18 +110,13 @@ class PayloadDecoder:
         """A binary OTLP logs request, decoded as ``aiops serve`` decodes one; False when the
         bytes are not one after all (they are then read as text)."""
         try:
-            from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import (
-                ExportLogsServiceRequest,
-            )
-
-            from aiops_copilot.api.decode.otlp_proto import decode_otlp_proto
+            from aiops_copilot.api.decode.otlp_proto import decode_parsed, parse_request
             from aiops_copilot.api.errors import ApiError
         except ImportError:
             return False
-        request = ExportLogsServiceRequest()
         try:
-            request.ParseFromString(payload)
-        except Exception:  # google.protobuf.message.DecodeError, or a too-deep message
+            request = parse_request(payload)
+        except ApiError:  # not a request (400), or no opentelemetry-proto (415)
             return False
         records = sum(
             len(scope.log_records)
@@ -131,7 +126,7 @@ class PayloadDecoder:
         if not records or not (request.SerializeToString() == payload or not _is_utf8(payload)):
             return False
         try:
-            body = decode_otlp_proto(payload, self._builder)
+            body = decode_parsed(request, self._builder)
         except ApiError as exc:
             self.stats.skipped += 1
             logger.info("payload skipped: {}", exc.message)
@@ -183,12 +178,3 @@ def _is_utf8(payload: bytes) -> bool:
     except UnicodeDecodeError:
         return False
     return True
-
-
-def _text(payload: bytes) -> tuple[str, int]:
-    """UTF-8 text (a BOM dropped); invalid bytes become U+FFFD and are counted."""
-    try:
-        return payload.decode("utf-8-sig"), 0
-    except UnicodeDecodeError:
-        text = payload.decode("utf-8-sig", errors="replace")
-        return text, text.count("\ufffd")

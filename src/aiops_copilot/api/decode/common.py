@@ -40,6 +40,17 @@ KEEP_SHARE = 0.5
 MIN_LEARNING_SAMPLE = 10
 
 
+def decode_text(data: bytes) -> tuple[str, int]:
+    """UTF-8 text of a pushed body or message (a BOM dropped); invalid bytes become U+FFFD
+    and are counted. Here, not beside the HTTP helpers: ``aiops consume`` decodes payloads
+    without the web stack installed."""
+    try:
+        return data.decode("utf-8-sig"), 0
+    except UnicodeDecodeError:
+        text = data.decode("utf-8-sig", errors="replace")
+        return text, text.count("\ufffd")
+
+
 @dataclass(slots=True)
 class Entry:
     """One log entry as a shipper sent it: its text and what the shipper said about it."""

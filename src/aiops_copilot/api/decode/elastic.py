@@ -18,8 +18,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from aiops_copilot.api.body import decode_text
-from aiops_copilot.api.decode.common import Builder, Decoded, Entry
+from aiops_copilot.api.decode.common import Builder, Decoded, Entry, decode_text
 from aiops_copilot.api.decode.labels import FILE, first
 from aiops_copilot.api.errors import ApiError
 from aiops_copilot.ingest.formats._util import level_of

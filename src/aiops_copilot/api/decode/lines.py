@@ -12,8 +12,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from aiops_copilot.api.body import decode_text
-from aiops_copilot.api.decode.common import Builder, Decoded, Entry
+from aiops_copilot.api.decode.common import Builder, Decoded, Entry, decode_text
 from aiops_copilot.api.errors import ApiError
 from aiops_copilot.ingest.formats.json_lines import load_object
 

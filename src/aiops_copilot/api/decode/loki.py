@@ -18,8 +18,8 @@ import re
 from datetime import datetime
 from typing import Any
 
-from aiops_copilot.api.body import decode_text, scalar
-from aiops_copilot.api.decode.common import Builder, Decoded, Entry
+from aiops_copilot.api.body import scalar
+from aiops_copilot.api.decode.common import Builder, Decoded, Entry, decode_text
 from aiops_copilot.api.decode.labels import FILE, HOST, SERVICE, first, level_from
 from aiops_copilot.api.errors import ApiError
 from aiops_copilot.ingest.timeparse import from_epoch, parse_any

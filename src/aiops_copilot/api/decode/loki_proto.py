@@ -18,8 +18,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from aiops_copilot.api.body import decode_text, snappy_raw
-from aiops_copilot.api.decode.common import Builder, Decoded, Entry
+from aiops_copilot.api.body import snappy_raw
+from aiops_copilot.api.decode.common import Builder, Decoded, Entry, decode_text
 from aiops_copilot.api.decode.loki import entry_of, parse_labels, source_of
 from aiops_copilot.api.decode.protowire import LENGTH, VARINT, WireError, fields
 from aiops_copilot.api.errors import ApiError

@@ -20,7 +20,7 @@ from aiops_copilot.api.decode.common import Builder, Decoded
 from aiops_copilot.api.decode.otlp import decode_request
 from aiops_copilot.api.errors import ApiError
 
-__all__ = ["PROTOBUF", "decode_otlp_proto", "response_bytes"]
+__all__ = ["PROTOBUF", "decode_otlp_proto", "decode_parsed", "parse_request", "response_bytes"]
 
 #: The media type OTLP/HTTP uses for protobuf, in requests and answers.
 PROTOBUF = "application/x-protobuf"
@@ -28,7 +28,11 @@ _IDS = ("traceId", "spanId")
 
 
 def decode_otlp_proto(data: bytes, builder: Builder) -> Decoded:
-    from google.protobuf.json_format import MessageToDict
+    return decode_parsed(parse_request(data), builder)
+
+
+def parse_request(data: bytes) -> Any:
+    """The ``ExportLogsServiceRequest`` in ``data`` (400 when it is not one)."""
     from google.protobuf.message import DecodeError
 
     request = _service().ExportLogsServiceRequest()
@@ -36,6 +40,13 @@ def decode_otlp_proto(data: bytes, builder: Builder) -> Decoded:
         request.ParseFromString(data)
     except (DecodeError, RecursionError, ValueError):
         raise ApiError(400, "body is not an OTLP ExportLogsServiceRequest (protobuf)") from None
+    return request
+
+
+def decode_parsed(request: Any, builder: Builder) -> Decoded:
+    """The records of a parsed request (for a caller that looked at it first)."""
+    from google.protobuf.json_format import MessageToDict
+
     body = MessageToDict(request, use_integers_for_enums=True)
     body.setdefault("resourceLogs", [])
     for resource_logs in body["resourceLogs"]:

@@ -243,11 +243,12 @@ async def resolve(request: Request, incident_id: IncidentId, body: ResolveIn) ->
         raise ApiError(400, "note must say what fixed it")
     state = server(request)
     store = _store(request)
+    notifier = state.notifier if body.notify else None
 
     def settle() -> tuple[Any, Any]:
         summary = store.resolve(incident_id, note)
-        detail = store.incident(summary.id)
-        return summary, detail
+        # Its newest report is read only for a notifier: the targets render the incident.
+        return summary, store.incident(summary.id) if notifier is not None else None
 
     summary, detail = await _read(settle)
     memory = state.pipeline.memory if state.pipeline is not None else None
@@ -255,7 +256,7 @@ async def resolve(request: Request, incident_id: IncidentId, body: ResolveIn) ->
     if memory is not None:
         remembered = await run_in_threadpool(memory.record_resolution, summary.fingerprint, note)
     notified, message = 0, None
-    if body.notify and state.notifier is not None:
+    if notifier is not None:
         from aiops_copilot.notify.resolution import resolved_incident
 
         report = detail.occurrences[0].report if detail.occurrences else None
@@ -263,7 +264,7 @@ async def resolve(request: Request, incident_id: IncidentId, body: ResolveIn) ->
         if isinstance(incident, str):
             message = incident
         else:
-            notified = state.notifier.resolve(incident)
+            notified = notifier.resolve(incident)
     return {
         "incident": summary_to_dict(summary),
         "remembered": remembered,
